@@ -1,0 +1,10 @@
+# Fails when docs/API.md differs from what lt_api_doc generates now.
+execute_process(COMMAND ${GEN} OUTPUT_VARIABLE generated RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "lt_api_doc failed: ${rc}")
+endif()
+file(READ ${DOC} committed)
+if(NOT generated STREQUAL committed)
+  message(FATAL_ERROR "docs/API.md is stale: regenerate with `build/lt_api_doc > docs/API.md`")
+endif()
+message(STATUS "docs/API.md is fresh")

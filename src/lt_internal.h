@@ -1,0 +1,69 @@
+/* lt_internal.h - helpers shared by the primitives in src/ (not installed). */
+#ifndef LT_INTERNAL_H
+#define LT_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "lispe_torch.h"
+#include "lt_shim.h"
+
+/* ---- handle kinds ---- */
+typedef struct {
+  const char *name;          /* "tensor" */
+  const char *article_name;  /* "a tensor" */
+  void (*release)(void *p);
+  int (*retain)(void *p, void **out);
+} lt_handle_ops;
+
+void lt_handle_register(lt_handle_kind k, const lt_handle_ops *ops);
+const lt_handle_ops *lt_handle_ops_of(lt_handle_kind k);
+const char *lt_handle_kind_name(lt_handle_kind k);
+
+/* ---- the area tables (one per file), NULL-terminated ---- */
+extern const lt_row lt_rows_tensor_create[];
+extern const lt_row lt_rows_tensor_math[];
+extern const lt_row lt_rows_tensor_shape[];
+extern const lt_row lt_rows_runtime[];
+void lt_tensor_kind_init(void);
+
+/* ---- reading checked arguments ---- */
+static inline lts_tensor *lt_tensor_of(const lt_value *v) {
+  return (lts_tensor *)v->u.h.ptr;
+}
+static inline int lt_is_tensor(const lt_value *v) {
+  return v->kind == LT_HANDLE && v->u.h.kind == LT_H_TENSOR;
+}
+static inline int lt_present(const lt_value *v) { return v->kind != LT_NIL; }
+/* numbers: valid after the type check (LT_P_INT / LT_P_NUM / LT_P_BOOL) */
+int64_t lt_as_int(const lt_value *v);
+double lt_as_num(const lt_value *v);
+int lt_as_bool(const lt_value *v);
+/* LT_P_INTS into dims; fails (with message naming the argument) when more
+ * than max or not integers. argi is 1-based, for the message. */
+int lt_read_ints(const lt_value *v, int argi, const char *pname, int64_t *dims, int max, int *n);
+/* LT_P_DTYPE with default */
+lt_dtype lt_read_dtype(const lt_value *v, lt_dtype dflt);
+/* LT_P_DEVICE: NULL when absent; copies into buf */
+const char *lt_read_device(const lt_value *v, char *buf, size_t n);
+/* NUL-terminated copy of a string argument into buf (truncated at n-1). */
+const char *lt_read_str(const lt_value *v, char *buf, size_t n);
+
+/* ---- results ---- */
+/* Takes the new reference *t; fails with the shim error when rc != 0.
+ * t is passed by address so that it is read after the shim call ran
+ * (C leaves the order of argument evaluation unspecified). */
+static inline int lt_out_tensor(int rc, lts_tensor **t, lt_value *out) {
+  if (rc) return lt_fail_shim();
+  *out = lt_handle_value(LT_H_TENSOR, *t);
+  return LT_OK;
+}
+
+/* Builds a tensor from any LT_P_DATA value (buffer, number, nested lists,
+ * list of tensors). dt < 0: from the data. May take a buffer's memory. */
+int lt_tensor_from_value(const lt_value *v, int dt, const char *device, lts_tensor **out);
+/* Tensor -> LispE-shaped value (buffer for 1-d, nested lists for N-d, number for 0-d). */
+int lt_tensor_to_value(lts_tensor *t, lt_value *out);
+/* PyTorch-style repr, malloc'd. */
+char *lt_tensor_repr(lts_tensor *t);
+
+#endif

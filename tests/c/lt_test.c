@@ -1,0 +1,127 @@
+/* lt_test.c - harness implementation shared by the C tests. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "lt_test.h"
+#include "lt_shim.h"
+
+int lt_test_passed, lt_test_failed;
+
+static int vcall(const char *name, lt_value *out, int nargs, va_list ap) {
+  lt_value args[LT_MAX_PARAMS + 2];
+  for (int i = 0; i < nargs; i++) args[i] = va_arg(ap, lt_value);
+  const lt_primitive *p = lt_primitive_find(name);
+  if (!p) {
+    fprintf(stderr, "no primitive %s\n", name);
+    *out = lt_nil();
+    return LT_ERROR;
+  }
+  return lt_call(p, args, nargs, out);
+}
+
+int call(const char *name, lt_value *out, int nargs, ...) {
+  va_list ap;
+  va_start(ap, nargs);
+  int rc = vcall(name, out, nargs, ap);
+  va_end(ap);
+  return rc;
+}
+
+lt_value ok(const char *name, int nargs, ...) {
+  lt_value out;
+  va_list ap;
+  va_start(ap, nargs);
+  int rc = vcall(name, &out, nargs, ap);
+  va_end(ap);
+  if (rc != LT_OK) {
+    lt_test_failed++;
+    fprintf(stderr, "call %s failed: %s\n", name, lt_last_error());
+  } else {
+    lt_test_passed++;
+  }
+  return out;
+}
+
+void fails(const char *name, const char *needle, int nargs, ...) {
+  lt_value out;
+  va_list ap;
+  va_start(ap, nargs);
+  int rc = vcall(name, &out, nargs, ap);
+  va_end(ap);
+  const char *e = lt_last_error();
+  int good = rc != LT_OK && strncmp(e, name, strlen(name)) == 0 && e[strlen(name)] == ':' &&
+             (!needle || strstr(e, needle));
+  if (good) lt_test_passed++;
+  else {
+    lt_test_failed++;
+    fprintf(stderr, "expected %s to fail%s%s, got rc=%d error='%s'\n", name, needle ? " with " : "",
+            needle ? needle : "", rc, e);
+  }
+  lt_value_clear(&out);
+}
+
+lt_value S(const char *s) {
+  lt_value v;
+  v.kind = LT_STRING;
+  v.u.str.s = s;
+  v.u.str.len = strlen(s);
+  v.u.str.owned = 0;
+  return v;
+}
+
+static lt_value buf(void *data, int64_t n, lt_dtype dt) {
+  lt_value v;
+  memset(&v, 0, sizeof v);
+  v.kind = LT_BUFFER;
+  v.u.buf.data = data;
+  v.u.buf.len = n;
+  v.u.buf.dtype = dt;
+  return v;
+}
+lt_value I64S(int64_t *d, int64_t n) { return buf(d, n, LT_I64); }
+lt_value F32S(float *d, int64_t n) { return buf(d, n, LT_F32); }
+lt_value F64S(double *d, int64_t n) { return buf(d, n, LT_F64); }
+
+lt_value L(int n, ...) {
+  lt_value l = lt_list_new(n);
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n; i++) l.u.list.items[i] = va_arg(ap, lt_value);
+  va_end(ap);
+  return l;
+}
+
+int64_t values_of(lt_value t, double *out, int64_t max) {
+  if (t.kind != LT_HANDLE) return -1;
+  lts_tensor *c = NULL, *d = NULL;
+  if (lts_to((lts_tensor *)t.u.h.ptr, LT_F64, "cpu", &d)) return -1;
+  lts_cpu_contiguous(d, &c);
+  lts_tensor_free(d);
+  int64_t n = lts_numel(c);
+  const double *p = (const double *)lts_data_ptr(c);
+  for (int64_t i = 0; i < n && i < max; i++) out[i] = p[i];
+  lts_tensor_free(c);
+  return n;
+}
+
+double num_of(lt_value v) {
+  if (v.kind == LT_INT) return (double)v.u.i;
+  if (v.kind == LT_FLOAT) return v.u.f;
+  if (v.kind == LT_BOOL) return v.u.b;
+  double d = NAN;
+  if (v.kind == LT_HANDLE) lt_handle_number(v.u.h, &d);
+  return d;
+}
+
+const char *shared_data_dir(void) {
+  static char path[4096];
+  const char *env = getenv("LT_SHARED_DATA");
+  snprintf(path, sizeof path, "%s", env ? env : "../shared/data");
+  struct stat st;
+  return stat(path, &st) == 0 ? path : NULL;
+}
+
+int test_summary(const char *name) {
+  printf("%s: %d passed, %d failed\n", name, lt_test_passed, lt_test_failed);
+  return lt_test_failed ? 1 : 0;
+}

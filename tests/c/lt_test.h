@@ -1,0 +1,59 @@
+/* lt_test.h - a tiny assertion harness for the C tests. */
+#ifndef LT_TEST_H
+#define LT_TEST_H
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "lispe_torch.h"
+
+extern int lt_test_passed, lt_test_failed;
+
+#define CHECK(cond)                                                                  \
+  do {                                                                               \
+    if (cond) lt_test_passed++;                                                      \
+    else {                                                                           \
+      lt_test_failed++;                                                              \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);       \
+    }                                                                                \
+  } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                        \
+  do {                                                                               \
+    double _a = (a), _b = (b);                                                       \
+    if (fabs(_a - _b) <= (tol)) lt_test_passed++;                                    \
+    else {                                                                           \
+      lt_test_failed++;                                                              \
+      fprintf(stderr, "%s:%d: %s = %.9g, expected %.9g\n", __FILE__, __LINE__, #a, _a, _b); \
+    }                                                                                \
+  } while (0)
+
+#define CHECK_STR(a, b)                                                              \
+  do {                                                                               \
+    const char *_a = (a), *_b = (b);                                                 \
+    if (_a && _b && strcmp(_a, _b) == 0) lt_test_passed++;                           \
+    else {                                                                           \
+      lt_test_failed++;                                                              \
+      fprintf(stderr, "%s:%d: %s =\n%s\nexpected\n%s\n", __FILE__, __LINE__, #a, _a ? _a : "(null)", _b ? _b : "(null)"); \
+    }                                                                                \
+  } while (0)
+
+/* Calls a primitive by name; returns its status. */
+int call(const char *name, lt_value *out, int nargs, ...);
+/* Same, asserting success; returns the result (caller clears). */
+lt_value ok(const char *name, int nargs, ...);
+/* Asserts the call fails and that the message starts with the name. */
+void fails(const char *name, const char *needle, int nargs, ...);
+
+lt_value S(const char *s);                /* borrowed string argument */
+lt_value I64S(int64_t *data, int64_t n);  /* borrowed integers buffer */
+lt_value F32S(float *data, int64_t n);    /* borrowed floats buffer */
+lt_value F64S(double *data, int64_t n);   /* borrowed numbers buffer */
+lt_value L(int n, ...);                   /* a list value owning copies of the given values */
+
+/* Reads a tensor result into doubles (count returned). */
+int64_t values_of(lt_value t, double *out, int64_t max);
+double num_of(lt_value v);                /* number or one-element tensor */
+const char *shared_data_dir(void);        /* NULL when ../shared/data is absent */
+int test_summary(const char *name);       /* prints "N passed, M failed", returns exit code */
+
+#endif
