@@ -1,13 +1,10 @@
 # C tests (no LispE needed), LispE script tests (when LispE is configured).
 file(GLOB LT_C_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/tests/c/test_*.c)
-if(NOT LT_TOKENIZERS)
-  list(FILTER LT_C_TESTS EXCLUDE REGEX "test_tiktoken")
-endif()
 foreach(src ${LT_C_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/tests/c/lt_test.c)
   target_include_directories(${name} PRIVATE include src tests/c ${LT_DEP_INCLUDE_DIRS})
-  target_link_libraries(${name} PRIVATE lispe_torch m)
+  target_link_libraries(${name} PRIVATE lispe_torch ${LT_DEP_LIBRARIES} Threads::Threads m)
   add_test(NAME c_${name} COMMAND ${name})
   set_tests_properties(c_${name} PROPERTIES
     ENVIRONMENT "LT_SHARED_DATA=${LT_SHARED_DATA};LT_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}"

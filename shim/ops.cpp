@@ -212,7 +212,18 @@ int lts_norm(lts_tensor *t, double p, int64_t dim, int has_dim, lts_tensor **out
 }
 
 int lts_multinomial(lts_tensor *probs, int64_t n, int replacement, lts_tensor **out) {
-  LTS_OUT(at::multinomial(T(probs), n, replacement != 0))
+  LTS_TRY({
+    const at::Tensor &p = T(probs);
+    if (!replacement && p.numel() > 0) {
+      // libtorch 1.13 silently draws zero-probability categories here
+      int64_t fewest = (p > 0).sum(-1).min().item<int64_t>();
+      if (n > fewest)
+        throw std::invalid_argument("cannot draw " + std::to_string(n) +
+                                    " samples without replacement from a row with only " +
+                                    std::to_string(fewest) + " nonzero probabilities");
+    }
+    *out = wrap(at::multinomial(p, n, replacement != 0));
+  })
 }
 
 int lts_topk(lts_tensor *t, int64_t k, int64_t dim, int largest, lts_tensor **values, lts_tensor **indices) {

@@ -66,7 +66,8 @@ int64_t lts_cuda_memory_allocated(void) {
   try {
     if (!at::hasCUDA()) return 0;
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(c10::cuda::current_device());
-    return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].current;
+    // index 0 is StatType::AGGREGATE; the enum moved namespaces between 1.13 and 2.x
+    return stats.allocated_bytes[0].current;
   } catch (...) {
     return 0;
   }
