@@ -24,7 +24,9 @@ extern const lt_row lt_rows_tensor_create[];
 extern const lt_row lt_rows_tensor_math[];
 extern const lt_row lt_rows_tensor_shape[];
 extern const lt_row lt_rows_runtime[];
+extern const lt_row lt_rows_tokenizers[];   /* src/tokenizers/ */
 void lt_tensor_kind_init(void);
+void lt_tokenizer_kind_init(void);
 
 /* ---- reading checked arguments ---- */
 static inline lts_tensor *lt_tensor_of(const lt_value *v) {

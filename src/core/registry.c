@@ -37,11 +37,14 @@ static const struct {
     {lt_rows_tensor_math, 2},
     {lt_rows_tensor_shape, 3},
     {lt_rows_runtime, 4},
+    {lt_rows_tokenizers, 9},
 };
 
 static const char *section_titles[] = {
     "", "Tensors: creation and conversion", "Tensors: arithmetic, math, activations",
     "Tensors: shape, indexing, reductions, sampling", "Devices and runtime",
+    "Autograd, optimizers, schedulers, losses", "Neural network modules", "Attention", "Persistence",
+    "Tokenizers",
 };
 
 const char *lt_section_title(int s) {
@@ -131,6 +134,7 @@ static const lt_primitive *find_in(const char *name, int n) {
 
 static void build_table(void) {
   lt_tensor_kind_init();
+  lt_tokenizer_kind_init();
   int total = 0;
   for (size_t a = 0; a < sizeof areas / sizeof *areas; a++)
     for (const lt_row *r = areas[a].rows; r->name; r++) total++;

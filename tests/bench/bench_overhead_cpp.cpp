@@ -1,0 +1,26 @@
+// bench_overhead_cpp.cpp - the floor: the same small ops with libtorch C++.
+#include <ATen/ATen.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+
+template <class F>
+static double time_ns(F f, int iters) {
+  for (int i = 0; i < iters / 10; i++) f();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iters; i++) f();
+  auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::nano>(t1 - t0).count() / iters;
+}
+
+int main(int argc, char **argv) {
+  int iters = argc > 1 ? atoi(argv[1]) : 200000;
+  at::Tensor one = at::full({1}, 1.5f);
+  at::Tensor m = at::arange(16, at::kFloat).reshape({4, 4}) / 16;
+  float data[16];
+  for (int i = 0; i < 16; i++) data[i] = (float)i / 16;
+  printf("cpp add_1elem %.0f\n", time_ns([&] { at::Tensor r = at::add(one, one); }, iters));
+  printf("cpp matmul_4x4 %.0f\n", time_ns([&] { at::Tensor r = at::matmul(m, m); }, iters));
+  printf("cpp create_16 %.0f\n", time_ns([&] { at::Tensor r = at::from_blob(data, {16}, at::kFloat).clone(); }, iters));
+  return 0;
+}
