@@ -34,6 +34,9 @@ typedef enum {
   LT_P_DICT,     /* a dictionary */
   LT_P_FN,       /* a callable */
   LT_P_HANDLE,   /* any handle of ours */
+  LT_P_MODULE,   /* a module (linear, mlp, attention ...) */
+  LT_P_OPTIMIZER,/* an optimizer */
+  LT_P_SCHEDULER,/* a learning-rate scheduler */
   LT_P_TYPE_COUNT
 } lt_ptype;
 

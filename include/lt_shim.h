@@ -158,6 +158,101 @@ typedef struct {
 } lts_runtime_info;
 void lts_info(lts_runtime_info *info);
 
+/* ==== modules (shim/nn.cpp, shim/attention.cpp) ==== */
+typedef struct lts_module lts_module;
+typedef enum {
+  LTS_M_MLP, LTS_M_LINEAR, LTS_M_EMBEDDING, LTS_M_LAYER_NORM, LTS_M_MHA, LTS_M_BLOCK,
+  LTS_M_POSENC, LTS_M_ROTARY, LTS_M_FLASH, LTS_M_COUNT
+} lts_module_kind;
+
+void lts_module_free(lts_module *m);                     /* NULL ok */
+int lts_module_ref(lts_module *m, lts_module **out);     /* new reference */
+/* a new handle on the same module (same weights) with its own checkpointing flag */
+int lts_module_share(lts_module *m, lts_module **out);
+int64_t lts_live_modules(void);
+lts_module_kind lts_module_kind_of(lts_module *m);
+const char *lts_module_kind_name(lts_module_kind k);     /* "linear", "mlp" ... */
+/* a one-line description, e.g. "linear(in=4, out=2, bias=True)" */
+void lts_module_describe(lts_module *m, char *buf, size_t n);
+
+int lts_mlp_new(int64_t in, int64_t hidden, int64_t out, lts_module **m);
+int lts_linear_new(int64_t in, int64_t out, int bias, lts_module **m);
+int lts_embedding_new(int64_t n, int64_t dim, lts_module **m);
+int lts_layer_norm_new(const int64_t *shape, int nd, double eps, lts_module **m);
+int lts_mha_new(int64_t embed, int64_t heads, lts_module **m);
+int lts_block_new(int64_t embed, int64_t heads, int64_t ffn, lts_module **m);
+int lts_posenc_new(int64_t d_model, int64_t max_len, lts_module **m);
+int lts_rotary_new(int64_t dim, int64_t max_seq_len, double base, lts_module **m);
+
+/* moves parameters and buffers; dt < 0 keeps dtype, device NULL keeps device */
+int lts_module_to(lts_module *m, int dt, const char *device);
+/* the module's forward on x (mask optional: attention kinds; see docs).
+ * Runs through activation checkpointing when enabled on the module. */
+int lts_module_forward(lts_module *m, lts_tensor *x, lts_tensor *mask, lts_tensor **out);
+/* attention kinds (mha, flash): separate query, key, value */
+int lts_attention_forward(lts_module *m, lts_tensor *q, lts_tensor *k, lts_tensor *v,
+                          lts_tensor *mask, lts_tensor **out);
+int lts_rotary_forward(lts_module *m, int64_t seq_len, const char *device, lts_tensor **cos,
+                       lts_tensor **sin);
+int lts_apply_rotary(lts_tensor *t, lts_tensor *cos, lts_tensor *sin, lts_tensor **out);
+/* trainable parameters: *ts is a malloc'd array of new references (free each
+ * with lts_tensor_free, then free the array) */
+int lts_module_parameters(lts_module *m, lts_tensor ***ts, int64_t *n);
+/* parameters and buffers by name ("fc1.weight" ...): malloc'd arrays of
+ * malloc'd names and new tensor references */
+int lts_module_state(lts_module *m, char ***names, lts_tensor ***ts, int64_t *n);
+/* copies values into the module's tensors by name; every module tensor must
+ * be given with its exact shape (unknown names are an error) */
+int lts_module_load_state(lts_module *m, char *const *names, lts_tensor *const *ts, int64_t n);
+int lts_module_train(lts_module *m, int training);
+int lts_module_is_training(lts_module *m);
+int lts_module_set_checkpointing(lts_module *m, int on);
+int lts_module_checkpointing(lts_module *m);
+
+/* ==== autograd and losses (shim/optim.cpp) ==== */
+int lts_backward(lts_tensor *loss, int retain_graph, int create_graph);
+int lts_set_grad_enabled(int on);
+int lts_is_grad_enabled(void);
+int lts_mse_loss(lts_tensor *pred, lts_tensor *target, lts_tensor **out);
+/* logits [N, C] or [..., C] (flattened), targets int64 [N] or [...] */
+int lts_cross_entropy(lts_tensor *logits, lts_tensor *targets, int64_t ignore_index,
+                      lts_tensor **out);
+
+/* ==== optimizers (shim/optim.cpp) ==== */
+typedef struct lts_optimizer lts_optimizer;
+typedef enum { LTS_OPT_SGD, LTS_OPT_ADAM, LTS_OPT_ADAMW } lts_opt_kind;
+typedef struct {
+  double lr, momentum, weight_decay, beta1, beta2, eps;
+  int nesterov;
+} lts_opt_config;
+/* defaults as PyTorch: sgd(momentum 0, wd 0), adam(0.9, 0.999, 1e-8, wd 0),
+ * adamw(0.9, 0.999, 1e-8, wd 0.01) */
+void lts_opt_defaults(lts_opt_kind kind, double lr, lts_opt_config *c);
+int lts_optimizer_new(lts_opt_kind kind, const lts_opt_config *c, lts_tensor *const *params,
+                      int64_t n, lts_optimizer **out);
+void lts_optimizer_free(lts_optimizer *o);
+int lts_optimizer_ref(lts_optimizer *o, lts_optimizer **out);
+/* adds a parameter group; lr/weight_decay < 0 keep the optimizer's defaults */
+int lts_optimizer_add_params(lts_optimizer *o, lts_tensor *const *params, int64_t n, double lr,
+                             double weight_decay);
+int lts_optimizer_step(lts_optimizer *o);
+int lts_optimizer_zero_grad(lts_optimizer *o);
+int64_t lts_optimizer_param_count(lts_optimizer *o);   /* tensors over all groups */
+lts_opt_kind lts_optimizer_kind(lts_optimizer *o);
+double lts_optimizer_get_lr(lts_optimizer *o);         /* first group */
+int lts_optimizer_set_lr(lts_optimizer *o, double lr); /* every group */
+/* the optimizer's parameters (new references), for clipping */
+int lts_optimizer_parameters(lts_optimizer *o, lts_tensor ***ts, int64_t *n);
+/* total 2-norm of the gradients before clipping */
+int lts_clip_grad_norm(lts_tensor *const *params, int64_t n, double max_norm, double *total);
+
+/* ==== serialization (shim/optim.cpp) ==== */
+/* One archive file: module tensors, optionally optimizer state, and scalars.
+ * Written to path + ".tmp" then renamed into place. */
+int lts_save_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64_t epoch);
+/* restores whatever of module/optimizer is given; *epoch = -1 if none stored */
+int lts_load_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64_t *epoch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -28,9 +28,9 @@ at::TensorOptions options(lt_dtype dt, const char *device);
 }  // namespace lts
 
 // Every exported body runs inside this: nothing escapes as an exception.
-#define LTS_TRY(body)                                                   \
+#define LTS_TRY(...)                                                    \
   try {                                                                 \
-    body;                                                               \
+    __VA_ARGS__;                                                               \
     return 0;                                                           \
   } catch (const c10::Error &e) {                                       \
     lts::set_error(e.what_without_backtrace());                         \
@@ -41,4 +41,4 @@ at::TensorOptions options(lt_dtype dt, const char *device);
   }                                                                     \
   return 1;
 
-#define LTS_OUT(expr) LTS_TRY(*out = lts::wrap(expr))
+#define LTS_OUT(...) LTS_TRY(*out = lts::wrap(__VA_ARGS__))

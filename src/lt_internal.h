@@ -24,7 +24,12 @@ extern const lt_row lt_rows_tensor_create[];
 extern const lt_row lt_rows_tensor_math[];
 extern const lt_row lt_rows_tensor_shape[];
 extern const lt_row lt_rows_runtime[];
+extern const lt_row lt_rows_autograd[];     /* src/nn/optim.c */
+extern const lt_row lt_rows_modules[];      /* src/nn/modules.c */
+extern const lt_row lt_rows_attention[];    /* src/nn/attention.c */
+extern const lt_row lt_rows_persistence[];  /* src/persist/ */
 extern const lt_row lt_rows_tokenizers[];   /* src/tokenizers/ */
+void lt_nn_kinds_init(void);                /* module, optimizer, scheduler handles */
 void lt_tensor_kind_init(void);
 void lt_tokenizer_kind_init(void);
 
@@ -50,7 +55,23 @@ const char *lt_read_device(const lt_value *v, char *buf, size_t n);
 /* NUL-terminated copy of a string argument into buf (truncated at n-1). */
 const char *lt_read_str(const lt_value *v, char *buf, size_t n);
 
+static inline lts_module *lt_module_of(const lt_value *v) { return (lts_module *)v->u.h.ptr; }
+static inline lts_optimizer *lt_optimizer_of(const lt_value *v) { return (lts_optimizer *)v->u.h.ptr; }
+static inline int lt_is_module(const lt_value *v) { return v->kind == LT_HANDLE && v->u.h.kind == LT_H_MODULE; }
+/* a dictionary entry by key, or NULL */
+const lt_value *lt_dict_get(const lt_value *dict, const char *key);
+/* Parameters from a module, an optimizer, a tensor or a list of tensors:
+ * a malloc'd array of borrowed-or-new references (see *owned: 1 when the
+ * caller must lts_tensor_free each entry). */
+int lt_collect_params(const lt_value *v, int argi, const char *pname, lts_tensor ***ts, int64_t *n, int *owned);
+void lt_free_params(lts_tensor **ts, int64_t n, int owned);
+
 /* ---- results ---- */
+static inline int lt_out_module(int rc, lts_module **m, lt_value *out) {
+  if (rc) return lt_fail_shim();
+  *out = lt_handle_value(LT_H_MODULE, *m);
+  return LT_OK;
+}
 /* Takes the new reference *t; fails with the shim error when rc != 0.
  * t is passed by address so that it is read after the shim call ran
  * (C leaves the order of argument evaluation unspecified). */

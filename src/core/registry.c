@@ -37,6 +37,10 @@ static const struct {
     {lt_rows_tensor_math, 2},
     {lt_rows_tensor_shape, 3},
     {lt_rows_runtime, 4},
+    {lt_rows_autograd, 5},
+    {lt_rows_modules, 6},
+    {lt_rows_attention, 7},
+    {lt_rows_persistence, 8},
     {lt_rows_tokenizers, 9},
 };
 
@@ -74,6 +78,9 @@ static const struct { const char *name; lt_ptype t; const char *expect; } ptypes
     {"dict", LT_P_DICT, "a dictionary"},
     {"fn", LT_P_FN, "a function"},
     {"handle", LT_P_HANDLE, "a lispe_torch object"},
+    {"module", LT_P_MODULE, "a module"},
+    {"optimizer", LT_P_OPTIMIZER, "an optimizer"},
+    {"scheduler", LT_P_SCHEDULER, "a learning-rate scheduler"},
 };
 
 const char *lt_ptype_name(lt_ptype t) {
@@ -135,6 +142,7 @@ static const lt_primitive *find_in(const char *name, int n) {
 static void build_table(void) {
   lt_tensor_kind_init();
   lt_tokenizer_kind_init();
+  lt_nn_kinds_init();
   int total = 0;
   for (size_t a = 0; a < sizeof areas / sizeof *areas; a++)
     for (const lt_row *r = areas[a].rows; r->name; r++) total++;
@@ -253,6 +261,9 @@ static int check_one(const lt_primitive *p, int i, const lt_value *v) {
   case LT_P_DICT: ok = v->kind == LT_DICT; break;
   case LT_P_FN: ok = v->kind == LT_CALLABLE; break;
   case LT_P_HANDLE: ok = v->kind == LT_HANDLE; break;
+  case LT_P_MODULE: ok = v->kind == LT_HANDLE && v->u.h.kind == LT_H_MODULE; break;
+  case LT_P_OPTIMIZER: ok = v->kind == LT_HANDLE && v->u.h.kind == LT_H_OPTIMIZER; break;
+  case LT_P_SCHEDULER: ok = v->kind == LT_HANDLE && v->u.h.kind == LT_H_SCHEDULER; break;
   case LT_P_TYPE_COUNT: break;
   }
   if (ok) return LT_OK;

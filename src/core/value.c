@@ -173,3 +173,10 @@ int lt_dtype_parse(const char *s, size_t len, lt_dtype *out) {
   }
   return -1;
 }
+
+const lt_value *lt_dict_get(const lt_value *d, const char *key) {
+  if (d->kind != LT_DICT) return NULL;
+  for (int64_t i = 0; i < d->u.dict.n; i++)
+    if (strcmp(d->u.dict.keys[i], key) == 0) return &d->u.dict.vals[i];
+  return NULL;
+}

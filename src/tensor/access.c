@@ -6,6 +6,11 @@
 
 char *lt_handle_repr(lt_handle h) {
   if (h.kind == LT_H_TENSOR) return lt_tensor_repr((lts_tensor *)h.ptr);
+  if (h.kind == LT_H_MODULE) {
+    char *d = (char *)malloc(256);
+    lts_module_describe((lts_module *)h.ptr, d, 256);
+    return d;
+  }
   char *s = (char *)malloc(64);
   snprintf(s, 64, "<%s>", lt_handle_kind_name(h.kind));
   return s;

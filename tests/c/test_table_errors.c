@@ -14,6 +14,7 @@ static lts_tensor *mk(const int64_t *dims, int nd, lt_dtype dt) {
 
 static int64_t shape23[2] = {2, 3};
 static lts_tensor *t23, *t57, *t0d, *tempty, *tlong;
+static lt_value a_module, an_optimizer, a_scheduler; /* real objects of the other kinds */
 
 /* a valid value of each parameter type */
 static lt_value valid(lt_ptype t, lt_value *owned) {
@@ -32,6 +33,9 @@ static lt_value valid(lt_ptype t, lt_value *owned) {
   case LT_P_DTYPE: return S("float32");
   case LT_P_DEVICE: return S("cpu");
   case LT_P_DICT: *owned = lt_dict_new(1); return *owned;
+  case LT_P_MODULE: return a_module;
+  case LT_P_OPTIMIZER: return an_optimizer;
+  case LT_P_SCHEDULER: return a_scheduler;
   default: return lt_nil();
   }
 }
@@ -49,18 +53,21 @@ static int accepts(const lt_param *p, int w) {
            p->type == LT_P_BOOL || p->type == LT_P_DATA || p->type == LT_P_INTS;
   case W_LIST: return p->type == LT_P_ANY || p->type == LT_P_LIST || p->type == LT_P_DATA;
   case W_OTHER_HANDLE: return p->type == LT_P_ANY || p->type == LT_P_HANDLE;
+  default: break;
   }
   return 0;
 }
 
-static lt_value wrong(int w, lt_value *owned) {
+static lt_value wrong(int w, const lt_param *p, lt_value *owned) {
   *owned = lt_nil();
   switch (w) {
   case W_NIL: return lt_nil();
   case W_STR: return S("not a value");
   case W_NUM: return lt_float(2.5);
   case W_LIST: *owned = L(2, S("a"), S("b")); return *owned;
-  default: return lt_handle_value(LT_H_MODULE, (void *)t23); /* a kind no tensor primitive takes */
+  default: /* a real object of another kind than the parameter wants */
+    return (p->type == LT_P_MODULE || p->type == LT_P_OPTIMIZER || p->type == LT_P_SCHEDULER)
+               ? lt_handle_value(LT_H_TENSOR, t23) : a_module;
   }
 }
 
@@ -128,6 +135,9 @@ int main(void) {
   t0d = mk(NULL, 0, LT_F32);
   tempty = mk(d0, 1, LT_F32);
   lts_fill(LTS_FILL_ONES, shape23, 2, 0, LT_I64, NULL, &tlong);
+  a_module = ok("torch_linear", 2, lt_int(3), lt_int(2));
+  an_optimizer = ok("torch_optimizer", 3, a_module, lt_float(0.01), S("sgd"));
+  a_scheduler = ok("torch_lr_scheduler", 2, an_optimizer, S("cosine"));
   int64_t baseline = lts_live_tensors();
 
   int n = lt_primitive_count();
@@ -147,7 +157,7 @@ int main(void) {
     for (int i = 0; i < p->nparams; i++) {
       for (int w = 0; w < W_COUNT; w++) {
         lt_value keep = args[i], own;
-        args[i] = wrong(w, &own);
+        args[i] = wrong(w, &p->params[i], &own);
         char what[96];
         snprintf(what, sizeof what, "argument %d (%s) = %s", i + 1, p->params[i].name, wrong_names[w]);
         if (accepts(&p->params[i], w)) expect_clean(p, args, p->nparams, what);
@@ -176,6 +186,9 @@ int main(void) {
   }
   CHECK(lts_live_tensors() == baseline); /* every result released */
   printf("%d primitives, %d calls, %d clean errors on odd input\n", n, calls, clean_errors);
+  lt_value_clear(&a_scheduler);
+  lt_value_clear(&an_optimizer);
+  lt_value_clear(&a_module);
   lts_tensor_free(t23);
   lts_tensor_free(t57);
   lts_tensor_free(t0d);

@@ -1,0 +1,45 @@
+// nn_internal.h - module classes shared by shim/nn.cpp and shim/attention.cpp.
+#pragma once
+#include <torch/torch.h>
+#include "shim_internal.h"
+
+namespace lts {
+
+// Every module kind derives from this: one forward for torch_forward, and
+// attend() for the attention kinds (separate query/key/value).
+struct LtModule : torch::nn::Module {
+  explicit LtModule(lts_module_kind k) : kind(k) {}
+  lts_module_kind kind;
+  // mask may be undefined
+  virtual at::Tensor forward(const at::Tensor &x, const at::Tensor &mask) = 0;
+  virtual at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                            const at::Tensor &mask);
+  virtual std::string describe() const = 0;
+};
+
+// Attention masks as users give them, made ready to add to or select scores
+// of shape [B, H, Lq, Lk]:
+//  - bool or integer masks: true/nonzero = attend (as SDPA); returned as bool
+//  - floating masks: added to the scores (0 / -inf style); returned as is
+//  - [Lq, Lk] is shared by every batch/head, else [B, Lk] is a key padding mask;
+//    [B, Lq, Lk] is per batch; [B, H, Lq, Lk] is used as given.
+at::Tensor attention_mask(const at::Tensor &mask, int64_t batch, int64_t lq, int64_t lk);
+// scores softmax(q kᵀ · scale + mask) v, with q,k,v [B, H, L, D]
+at::Tensor attention_math(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
+                          const at::Tensor &mask, double scale, bool causal, double dropout,
+                          bool training);
+
+lts_module *wrap_module(std::shared_ptr<LtModule> m);
+// activation checkpointing: recomputes m.forward in backward
+at::Tensor checkpointed_forward(const std::shared_ptr<LtModule> &m, const at::Tensor &x,
+                                const at::Tensor &mask);
+
+}  // namespace lts
+
+struct lts_module {
+  std::shared_ptr<lts::LtModule> mod;
+  bool checkpoint = false;
+  std::atomic<int> refs{1};
+};
+
+inline lts::LtModule &M(lts_module *m) { return *m->mod; }
