@@ -160,6 +160,13 @@ int lts_optimizer_add_params(lts_optimizer *o, lts_tensor *const *params, int64_
   LTS_TRY({
     auto v = lts::tensors(params, n);
     if (v.empty()) throw std::invalid_argument("no parameters to add");
+    // as PyTorch: a tensor may belong to one group only (else it is updated twice)
+    std::set<const void *> seen;
+    for (auto &g : o->opt->param_groups())
+      for (auto &p : g.params()) seen.insert(p.unsafeGetTensorImpl());
+    for (auto &t : v)
+      if (!seen.insert(t.unsafeGetTensorImpl()).second)
+        throw std::invalid_argument("some parameters appear in more than one parameter group");
     auto opts = o->opt->defaults().clone();
     if (lr >= 0) opts->set_lr(lr);
     if (weight_decay >= 0) lts::set_weight_decay(*opts, o->kind, weight_decay);
