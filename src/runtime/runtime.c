@@ -25,7 +25,17 @@ static int move(const lt_value *t, const char *device, lt_value *out) {
 
 static int p_to_device(const lt_value *a, lt_value *out) {
   char dev[64];
-  return move(&a[0], lt_read_device(&a[1], dev, sizeof dev), out);
+  const char *d = lt_read_device(&a[1], dev, sizeof dev);
+  if (lt_is_module(&a[0])) {
+    /* modules move in place, as nn.Module.to; the module is returned */
+    lts_module *m = NULL;
+    if (lts_module_to(lt_module_of(&a[0]), -1, d)) return lt_fail_shim();
+    lts_module_ref(lt_module_of(&a[0]), &m);
+    *out = lt_handle_value(LT_H_MODULE, m);
+    return LT_OK;
+  }
+  if (!lt_is_tensor(&a[0])) return lt_fail("argument 1 (object) must be a tensor or a module, got %s", lt_kind_name(&a[0]));
+  return move(&a[0], d, out);
 }
 
 static int p_to_cuda(const lt_value *a, lt_value *out) {
@@ -98,7 +108,8 @@ const lt_row lt_rows_runtime[] = {
     {"torch_mps_is_available", NULL, "", "true when Apple's MPS backend is usable", p_mps_available},
     {"torch_mps_available", "torch_mps_is_available", NULL, NULL, NULL},
     {"torch_get_best_device", NULL, "", "\"cuda\" > \"mps\" > \"cpu\"", p_best_device},
-    {"torch_to_device", NULL, "tensor:tensor device:device", "copy on device (the tensor itself when already there)", p_to_device},
+    {"torch_to_device", NULL, "object:handle device:device",
+     "a tensor copied to device (itself when already there), or a module moved there in place", p_to_device},
     {"torch_to_cuda", NULL, "tensor:tensor ?index:int", "copy on cuda:index (default 0)", p_to_cuda},
     {"torch_to_mps", NULL, "tensor:tensor", "copy on the MPS device", p_to_mps},
     {"torch_to_cpu", NULL, "tensor:tensor", "copy on the CPU", p_to_cpu},
