@@ -7,10 +7,10 @@ find_library(OPENBLAS_LIBRARY NAMES openblas)
 
 set(LT_DEP_INCLUDE_DIRS ${JSONC_INCLUDE_DIRS} ${PCRE2_INCLUDE_DIRS})
 set(LT_DEP_LIBRARIES PkgConfig::JSONC PkgConfig::PCRE2)
-# sentencepiece is found but not linked yet: Debian's libsentencepiece carries
-# protobuf-lite descriptors that clash with the libprotobuf libtorch loads
-# (segfault in a static initialiser). The SentencePiece binding (issue 4) must
-# isolate it (dlmopen or a protobuf-free build) before it is linked here.
+# sentencepiece is never linked into liblispe_torch: Debian's libsentencepiece
+# carries protobuf-lite descriptors that clash with the libprotobuf libtorch
+# loads (segfault in a static initialiser). cmake/LtSentencePiece.cmake builds
+# it into liblt_spm.so, loaded at run time in its own link namespace.
 if(OPENBLAS_LIBRARY)
   # libtorch already uses the system BLAS; linking it lets torch_set_num_threads
   # keep OpenBLAS's pool from oversubscribing the cores.

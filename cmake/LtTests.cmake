@@ -5,7 +5,9 @@ foreach(src ${LT_C_TESTS})
   add_executable(${name} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/tests/c/lt_test.c)
   target_include_directories(${name} PRIVATE include src tests/c ${LT_DEP_INCLUDE_DIRS})
   target_link_libraries(${name} PRIVATE lispe_torch ${LT_DEP_LIBRARIES} Threads::Threads m)
-  add_test(NAME c_${name} COMMAND ${name})
+  # each test runs in a scratch directory of its own: files it writes stay there
+  file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/test-work/${name})
+  add_test(NAME c_${name} COMMAND ${name} WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/test-work/${name})
   set_tests_properties(c_${name} PROPERTIES
     ENVIRONMENT "LT_SHARED_DATA=${LT_SHARED_DATA};LT_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}"
     SKIP_RETURN_CODE 77 TIMEOUT 600)
@@ -59,4 +61,10 @@ target_compile_options(bench_training_cpp PRIVATE ${LT_TORCH_FLAGS})
 target_link_libraries(bench_training_cpp PRIVATE ${TORCH_LIBRARIES})
 if(Torch_VERSION VERSION_GREATER_EQUAL 2.0)
   set_property(TARGET bench_training_cpp PROPERTY CXX_STANDARD 20)
+endif()
+# attention_memory replaces malloc to count bytes: never under LT_ASAN
+if(NOT LT_ASAN)
+  add_executable(attention_memory EXCLUDE_FROM_ALL tests/bench/attention_memory.c)
+  target_include_directories(attention_memory PRIVATE include)
+  target_link_libraries(attention_memory PRIVATE lispe_torch m)
 endif()

@@ -209,6 +209,27 @@ int lts_module_is_training(lts_module *m);
 int lts_module_set_checkpointing(lts_module *m, int on);
 int lts_module_checkpointing(lts_module *m);
 
+/* attention (shim/attention.cpp): q, k, v [B, H, L, D] or [B*H, L, D]; masks
+ * as lts_attention_forward; has_scale = 0: 1/sqrt(D); rows that attend to no
+ * key give zeros. lts_sdpa: libtorch's fused kernel where it has one (>= 2.0).
+ * lts_flash_attention: the memory-efficient path (extra memory O(L·block),
+ * never [Lq, Lk], forward and backward); dropout applies when dropout_p > 0. */
+int lts_sdpa(lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, double dropout_p,
+             int is_causal, double scale, int has_scale, lts_tensor **out);
+int lts_flash_attention(lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, double scale,
+                        int has_scale, int is_causal, double dropout_p, lts_tensor **out);
+/* the flash module (LTS_M_FLASH): q/k/v/out projections as mha's */
+int lts_flash_new(int64_t embed, int64_t heads, double dropout, int bias, lts_module **m);
+/* a flash module's attention with this dropout, applied only when training */
+int lts_flash_attend(lts_module *m, lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask,
+                     double dropout_p, int training, lts_tensor **out);
+/* block sizes of the chunked flash path (queries, keys); <= 0 restores 256 */
+void lts_flash_set_blocks(int64_t q_block, int64_t k_block);
+/* whether the flash path may use libtorch's own memory-efficient kernel (>= 2.1,
+ * when it has one for the call: no dropout, causal only without a mask and with
+ * Lq = Lk) instead of the chunked path; on by default; returns the previous */
+int lts_flash_set_fused(int on);
+
 /* ==== autograd and losses (shim/optim.cpp) ==== */
 int lts_backward(lts_tensor *loss, int retain_graph, int create_graph);
 int lts_set_grad_enabled(int on);
@@ -250,8 +271,21 @@ int lts_clip_grad_norm(lts_tensor *const *params, int64_t n, double max_norm, do
 /* One archive file: module tensors, optionally optimizer state, and scalars.
  * Written to path + ".tmp" then renamed into place. */
 int lts_save_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64_t epoch);
-/* restores whatever of module/optimizer is given; *epoch = -1 if none stored */
-int lts_load_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64_t *epoch);
+/* What a checkpoint holds (lts_checkpoint_read). */
+typedef struct {
+  int64_t epoch;       /* -1 when none is stored */
+  int model_kind;      /* lts_module_kind, -1 when no model (or no kind) is stored */
+  int optimizer_kind;  /* lts_opt_kind, -1 when no optimizer state is stored */
+} lts_checkpoint_info;
+/* Reads a checkpoint of lts_save_checkpoint, checking everything before
+ * changing anything: m (optional) gets the stored weights only when the kind,
+ * every name and every shape match; o (optional) gets the stored state and
+ * the stored hyper-parameters of each group (as PyTorch's load_state_dict)
+ * only when its kind, groups and state shapes match. On failure neither is
+ * changed. info may be NULL. names/ts/n (all NULL, or all set): the stored
+ * model tensors by dotted name, as lts_module_state (new references). */
+int lts_checkpoint_read(const char *path, lts_module *m, lts_optimizer *o, lts_checkpoint_info *info,
+                        char ***names, lts_tensor ***ts, int64_t *n);
 
 #ifdef __cplusplus
 }

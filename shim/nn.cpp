@@ -1,5 +1,6 @@
 // nn.cpp - modules: MLP, linear, embedding, layer norm, multi-head attention,
 // transformer block, positional encodings; state, devices, checkpointing.
+#include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
 #include "nn_internal.h"
 
@@ -251,9 +252,20 @@ struct ModuleHolder : torch::CustomClassHolder {
   explicit ModuleHolder(std::shared_ptr<LtModule> p) : m(std::move(p)) {}
 };
 
+// mask is an empty placeholder when has_mask is false (libtorch 1.13's
+// Function::apply reads the device of every tensor input: undefined throws).
+// The CPU generator's state is kept so that the recomputation draws the same
+// random numbers (dropout) as the forward did, as torch.utils.checkpoint's
+// preserve_rng_state.
 struct CheckpointFn : torch::autograd::Function<CheckpointFn> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext *ctx, at::Tensor x, at::Tensor mask,
-                                                at::Tensor dummy, c10::intrusive_ptr<ModuleHolder> holder) {
+                                                at::Tensor dummy, c10::intrusive_ptr<ModuleHolder> holder, bool has_mask) {
+    if (!has_mask) mask = at::Tensor();
+    {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      ctx->saved_data["rng"] = gen.get_state();
+    }
     ctx->saved_data["holder"] = c10::IValue::make_capsule(holder);
     ctx->saved_data["has_mask"] = mask.defined();
     ctx->save_for_backward({x, mask.defined() ? mask : at::Tensor()});
@@ -267,18 +279,34 @@ struct CheckpointFn : torch::autograd::Function<CheckpointFn> {
     at::Tensor mask = ctx->saved_data["has_mask"].toBool() ? saved[1] : at::Tensor();
     at::Tensor out;
     {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      at::Tensor now;
+      {
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        now = gen.get_state();
+        gen.set_state(ctx->saved_data["rng"].toTensor());
+      }
+      struct Restore {
+        at::Generator &g;
+        at::Tensor &s;
+        ~Restore() {
+          std::lock_guard<std::mutex> lock(g.mutex());
+          g.set_state(s);
+        }
+      } restore{gen, now};
       at::AutoGradMode enable(true);
       out = holder->m->forward(x, mask);
     }
     torch::autograd::backward({out}, {grads[0]});
-    return {x.requires_grad() ? x.grad() : at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {x.requires_grad() ? x.grad() : at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
 at::Tensor checkpointed_forward(const std::shared_ptr<LtModule> &m, const at::Tensor &x, const at::Tensor &mask) {
   if (!at::GradMode::is_enabled()) return m->forward(x, mask);
   at::Tensor dummy = at::empty({0}, x.options().dtype(at::kFloat)).requires_grad_(true);
-  return CheckpointFn::apply(x, mask, dummy, c10::make_intrusive<ModuleHolder>(m))[0];
+  return CheckpointFn::apply(x, mask.defined() ? mask : at::empty({0}, x.options()), dummy,
+                            c10::make_intrusive<ModuleHolder>(m), mask.defined())[0];
 }
 
 template <class T, class... A>

@@ -236,27 +236,222 @@ int lts_save_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64
   })
 }
 
-int lts_load_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64_t *epoch) {
+
+}  // extern "C"
+
+// ==== checked checkpoint reading (section 8, used by src/persist/) ====
+// Module::load / Optimizer::load (which an earlier loader used)
+// which copy as they read: a mismatch half-way leaves a half-loaded module
+// (and Module::load replaces a parameter of another shape without a word).
+// lts_checkpoint_read reads and checks everything first, then commits.
+#include <map>
+#include <set>
+#include <sstream>
+#include <type_traits>
+
+namespace lts {
+namespace ckpt {
+
+// the tensors of an archive written by Module::save, by dotted name
+static void collect(torch::serialize::InputArchive &ar, const std::string &prefix, std::vector<std::string> &names,
+                    std::vector<at::Tensor> &ts, int depth) {
+  if (depth > 64) throw std::runtime_error("module archive nested too deeply");
+  for (const auto &k : ar.keys()) {
+    at::Tensor t;
+    if (ar.try_read(k, t)) {
+      names.push_back(prefix + k);
+      ts.push_back(t.detach());
+      continue;
+    }
+    torch::serialize::InputArchive sub;
+    if (ar.try_read(k, sub)) collect(sub, prefix + k + ".", names, ts, depth + 1);
+  }
+}
+
+// the optimizer's state entry of parameter p (the key type differs between
+// libtorch 1.x, a printed pointer, and 2.x, the pointer itself)
+template <class Map>
+static auto find_state(Map &m, const at::Tensor &p) -> decltype(m.begin()) {
+  using K = typename std::decay<Map>::type::key_type;
+  if constexpr (std::is_same<K, std::string>::value) {
+    std::ostringstream os;
+    os << (const void *)p.unsafeGetTensorImpl();
+    return m.find(os.str());
+  } else {
+    return m.find(reinterpret_cast<K>(p.unsafeGetTensorImpl()));
+  }
+}
+
+// a state tensor must have its parameter's shape; moved to its device/dtype
+static at::Tensor fit(const at::Tensor &s, const at::Tensor &p, const char *what, size_t i) {
+  if (!s.defined()) return s;
+  if (s.sizes() != p.sizes())
+    throw std::invalid_argument("optimizer state " + std::string(what) + " of parameter " + std::to_string(i + 1) + " has shape " +
+                                c10::str(s.sizes()) + ", the parameter has " + c10::str(p.sizes()));
+  return s.to(p.device(), at::isFloatingType(s.scalar_type()) ? p.scalar_type() : s.scalar_type());
+}
+
+static void fit_state(torch::optim::OptimizerParamState &st, lts_opt_kind kind, const at::Tensor &p, size_t i) {
+  switch (kind) {
+  case LTS_OPT_SGD: {
+    auto &s = static_cast<torch::optim::SGDParamState &>(st);
+    s.momentum_buffer(fit(s.momentum_buffer(), p, "momentum_buffer", i));
+    break;
+  }
+  case LTS_OPT_ADAM: {
+    auto &s = static_cast<torch::optim::AdamParamState &>(st);
+    s.exp_avg(fit(s.exp_avg(), p, "exp_avg", i));
+    s.exp_avg_sq(fit(s.exp_avg_sq(), p, "exp_avg_sq", i));
+    s.max_exp_avg_sq(fit(s.max_exp_avg_sq(), p, "max_exp_avg_sq", i));
+    break;
+  }
+  case LTS_OPT_ADAMW: {
+    auto &s = static_cast<torch::optim::AdamWParamState &>(st);
+    s.exp_avg(fit(s.exp_avg(), p, "exp_avg", i));
+    s.exp_avg_sq(fit(s.exp_avg_sq(), p, "exp_avg_sq", i));
+    s.max_exp_avg_sq(fit(s.max_exp_avg_sq(), p, "max_exp_avg_sq", i));
+    break;
+  }
+  }
+}
+
+using SavedGroups = std::vector<std::pair<std::vector<std::string>, std::unique_ptr<torch::optim::OptimizerOptions>>>;
+
+// A scratch optimizer over o's parameters, loaded from the archive and
+// checked; its state and the stored group options are committed to o later.
+static std::unique_ptr<torch::optim::Optimizer> stage_optimizer(lts_optimizer *o, torch::serialize::InputArchive &oa,
+                                                                SavedGroups &saved) {
+  torch::serialize::InputArchive pga;
+  if (!oa.try_read("param_groups", pga)) throw std::invalid_argument("the optimizer state has no parameter groups");
+  switch (o->kind) {
+  case LTS_OPT_SGD: torch::optim::detail::serialize<torch::optim::SGDOptions>(pga, saved); break;
+  case LTS_OPT_ADAM: torch::optim::detail::serialize<torch::optim::AdamOptions>(pga, saved); break;
+  case LTS_OPT_ADAMW: torch::optim::detail::serialize<torch::optim::AdamWOptions>(pga, saved); break;
+  }
+  auto &groups = o->opt->param_groups();
+  if (saved.size() != groups.size())
+    throw std::invalid_argument("the checkpoint has " + std::to_string(saved.size()) + " parameter group(s), the optimizer " +
+                                std::to_string(groups.size()));
+  std::vector<torch::optim::OptimizerParamGroup> copy;
+  for (size_t i = 0; i < groups.size(); i++) {
+    if (saved[i].first.size() != groups[i].params().size())
+      throw std::invalid_argument("parameter group " + std::to_string(i + 1) + " holds " + std::to_string(saved[i].first.size()) +
+                                  " tensors in the checkpoint, " + std::to_string(groups[i].params().size()) + " in the optimizer");
+    copy.emplace_back(groups[i].params(), groups[i].options().clone());
+  }
+  std::unique_ptr<torch::optim::Optimizer> tmp;
+  switch (o->kind) {
+  case LTS_OPT_SGD:
+    tmp = std::make_unique<torch::optim::SGD>(copy, static_cast<const torch::optim::SGDOptions &>(o->opt->defaults()));
+    break;
+  case LTS_OPT_ADAM:
+    tmp = std::make_unique<torch::optim::Adam>(copy, static_cast<const torch::optim::AdamOptions &>(o->opt->defaults()));
+    break;
+  case LTS_OPT_ADAMW:
+    tmp = std::make_unique<torch::optim::AdamW>(copy, static_cast<const torch::optim::AdamWOptions &>(o->opt->defaults()));
+    break;
+  }
+  tmp->load(oa);
+  size_t found = 0, i = 0;
+  for (auto &g : tmp->param_groups())
+    for (auto &p : g.params()) {
+      auto it = find_state(tmp->state(), p);
+      if (it != tmp->state().end()) {
+        fit_state(*it->second, o->kind, p, i);
+        found++;
+      }
+      i++;
+    }
+  if (found != tmp->state().size()) throw std::runtime_error("optimizer state entries do not match the parameters");
+  return tmp;
+}
+
+}  // namespace ckpt
+}  // namespace lts
+
+extern "C" {
+
+int lts_checkpoint_read(const char *path, lts_module *m, lts_optimizer *o, lts_checkpoint_info *info, char ***names,
+                        lts_tensor ***ts, int64_t *n) {
+  if (names) *names = NULL;
+  if (ts) *ts = NULL;
+  if (n) *n = 0;
   LTS_TRY({
     torch::serialize::InputArchive ar;
-    ar.load_from(path);
+    try {
+      ar.load_from(path);
+    } catch (const c10::Error &e) {
+      throw std::runtime_error(std::string("cannot read the checkpoint ") + path + ": " + e.what_without_backtrace());
+    }
     at::Tensor t;
+    lts_checkpoint_info ci;
+    ci.epoch = ar.try_read("epoch", t) && t.numel() == 1 ? t.item<int64_t>() : -1;
+    ci.model_kind = -1;
+    ci.optimizer_kind = -1;
+    torch::serialize::InputArchive ma, oa;
+    bool has_model = ar.try_read("model", ma), has_opt = ar.try_read("optimizer", oa);
+    if (has_model) {
+      int64_t k = ar.try_read("model_kind", t) && t.numel() == 1 ? t.item<int64_t>() : -1;
+      ci.model_kind = k >= 0 && k < LTS_M_COUNT ? (int)k : -1;
+      if (k >= LTS_M_COUNT) throw std::invalid_argument(std::string(path) + " holds a module of an unknown kind");
+    }
+    if (has_opt) {
+      int64_t k = ar.try_read("optimizer_kind", t) && t.numel() == 1 ? t.item<int64_t>() : -1;
+      if (k < LTS_OPT_SGD || k > LTS_OPT_ADAMW) throw std::invalid_argument(std::string(path) + " holds an optimizer of an unknown kind");
+      ci.optimizer_kind = (int)k;
+    }
+    // model tensors: read and checked against the module
+    std::vector<std::string> keys;
+    std::vector<at::Tensor> vals;
+    if (has_model) lts::ckpt::collect(ma, "", keys, vals, 0);
+    std::vector<std::pair<at::Tensor, at::Tensor>> copies;
     if (m) {
-      torch::serialize::InputArchive ma;
-      if (!ar.try_read("model", ma)) throw std::invalid_argument(std::string(path) + " holds no model weights");
-      if (ar.try_read("model_kind", t) && t.item<int64_t>() != M(m).kind)
-        throw std::invalid_argument(std::string(path) + " holds a " + lts_module_kind_name((lts_module_kind)t.item<int64_t>()) +
-                                    ", not a " + lts_module_kind_name(M(m).kind));
-      M(m).load(ma);
+      if (!has_model) throw std::invalid_argument(std::string(path) + " holds no model weights");
+      if (ci.model_kind >= 0 && ci.model_kind != (int)M(m).kind)
+        throw std::invalid_argument(std::string(path) + " holds the weights of a " + lts_module_kind_name((lts_module_kind)ci.model_kind) +
+                                    ", not of a " + lts_module_kind_name(M(m).kind));
+      std::map<std::string, at::Tensor> own;
+      for (auto &p : M(m).named_parameters()) own[p.key()] = p.value();
+      for (auto &b : M(m).named_buffers()) own[b.key()] = b.value();
+      std::set<std::string> seen;
+      for (size_t i = 0; i < keys.size(); i++) {
+        auto it = own.find(keys[i]);
+        if (it == own.end()) throw std::invalid_argument(std::string(path) + ": unexpected tensor \"" + keys[i] + "\" for a " + M(m).describe());
+        if (it->second.sizes() != vals[i].sizes())
+          throw std::invalid_argument(std::string(path) + ": shape mismatch for \"" + keys[i] + "\": the module has " +
+                                      c10::str(it->second.sizes()) + ", the checkpoint has " + c10::str(vals[i].sizes()));
+        seen.insert(keys[i]);
+        copies.emplace_back(it->second, vals[i]);
+      }
+      for (auto &kv : own)
+        if (!seen.count(kv.first)) throw std::invalid_argument(std::string(path) + ": missing tensor \"" + kv.first + "\" for a " + M(m).describe());
+    }
+    // optimizer: loaded into a scratch optimizer and checked
+    std::unique_ptr<torch::optim::Optimizer> staged;
+    lts::ckpt::SavedGroups saved;
+    if (o) {
+      if (!has_opt) throw std::invalid_argument(std::string(path) + " holds no optimizer state");
+      if (ci.optimizer_kind != (int)o->kind) throw std::invalid_argument(std::string(path) + " holds the state of another kind of optimizer");
+      staged = lts::ckpt::stage_optimizer(o, oa, saved);
+    }
+    // everything checked: commit
+    {
+      at::NoGradGuard no_grad;
+      for (auto &c : copies) c.first.copy_(c.second);
     }
     if (o) {
-      torch::serialize::InputArchive oa;
-      if (!ar.try_read("optimizer", oa)) throw std::invalid_argument(std::string(path) + " holds no optimizer state");
-      if (ar.try_read("optimizer_kind", t) && t.item<int64_t>() != o->kind)
-        throw std::invalid_argument(std::string(path) + " holds the state of another kind of optimizer");
-      o->opt->load(oa);
+      o->opt->state() = std::move(staged->state());
+      auto &groups = o->opt->param_groups();
+      for (size_t i = 0; i < groups.size(); i++) groups[i].set_options(saved[i].second->clone());
     }
-    *epoch = ar.try_read("epoch", t) ? t.item<int64_t>() : -1;
+    if (info) *info = ci;
+    if (names && ts && n) {
+      *ts = (lts_tensor **)malloc(sizeof(lts_tensor *) * (vals.size() ? vals.size() : 1));
+      for (size_t i = 0; i < vals.size(); i++) (*ts)[i] = wrap(vals[i]);
+      *n = (int64_t)vals.size();
+      *names = (char **)malloc(sizeof(char *) * (keys.size() ? keys.size() : 1));
+      for (size_t i = 0; i < keys.size(); i++) (*names)[i] = strdup(keys[i].c_str());
+    }
   })
 }
 

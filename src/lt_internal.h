@@ -30,6 +30,7 @@ extern const lt_row lt_rows_attention[];    /* src/nn/attention.c */
 extern const lt_row lt_rows_persistence[];  /* src/persist/ */
 extern const lt_row lt_rows_tokenizers[];   /* src/tokenizers/ */
 void lt_nn_kinds_init(void);                /* module, optimizer, scheduler handles */
+char *lt_tokenizer_repr(void *p);           /* malloc'd, e.g. "Simple Tokenizer (vocab size: 4)" */
 void lt_tensor_kind_init(void);
 void lt_tokenizer_kind_init(void);
 
