@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system dependencies (Debian 12) and builds liblispe_torch.so.
 # Idempotent: installs only missing packages, rebuilds only what changed.
-#   LISPE_DIR=/opt/lispe bash scripts/setup.sh   also builds the LispE adapter
+#   LISPE_DIR=/opt/lispe bash scripts/setup.sh   also builds the LispE adapter and its tests
 #   TORCH_DIR=<...>/share/cmake/Torch            builds against another libtorch (2.x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,9 +22,8 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 args=(-DCMAKE_BUILD_TYPE=Release)
-if [ -z "${LISPE_DIR:-}" ] && [ -x /opt/lispe/bin/lispe ] && [ -f /opt/lispe/include/lispe.h ]; then
-  LISPE_DIR=/opt/lispe   # a LispE built by hand on this machine (see DEVELOPERS.md)
-fi
+# The LispE adapter and the .lisp tests are built only when LISPE_DIR names a
+# LispE built by hand (see DEVELOPERS.md), e.g. LISPE_DIR=/opt/lispe.
 [ -n "${LISPE_DIR:-}" ] && args+=(-DLISPE_DIR="$LISPE_DIR")
 [ -n "${TORCH_DIR:-}" ] && args+=(-DTorch_DIR="$TORCH_DIR")
 cmake -S . -B "$BUILD_DIR" "${args[@]}" ${CMAKE_ARGS:-}
