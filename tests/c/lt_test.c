@@ -1,7 +1,9 @@
 /* lt_test.c - harness implementation shared by the C tests. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "lt_test.h"
 #include "lt_shim.h"
 
@@ -124,4 +126,46 @@ const char *shared_data_dir(void) {
 int test_summary(const char *name) {
   printf("%s: %d passed, %d failed\n", name, lt_test_passed, lt_test_failed);
   return lt_test_failed ? 1 : 0;
+}
+
+char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *b = n >= 0 ? (char *)malloc((size_t)n + 1) : NULL;
+  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+    free(b);
+    b = NULL;
+  }
+  fclose(f);
+  if (b) {
+    b[n] = 0;
+    if (len) *len = (size_t)n;
+  }
+  return b;
+}
+
+const char *data_path(const char *rel) {
+  static char p[4][4096];
+  static int k;
+  const char *d = shared_data_dir();
+  if (!d) return NULL;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", d, rel);
+  return access(p[k], R_OK) == 0 ? p[k] : NULL;
+}
+
+int64_t heap_in_use(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return (int64_t)(mi.uordblks + mi.hblkhd);
+}
+
+int heap_measurable(void) {
+  int64_t h0 = heap_in_use();
+  void *volatile p = malloc(8 << 20);
+  int64_t d = heap_in_use() - h0;
+  free(p);
+  return d >= (8 << 20);
 }

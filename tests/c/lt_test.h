@@ -55,5 +55,13 @@ int64_t values_of(lt_value t, double *out, int64_t max);
 double num_of(lt_value v);                /* number or one-element tensor */
 const char *shared_data_dir(void);        /* NULL when ../shared/data is absent */
 int test_summary(const char *name);       /* prints "N passed, M failed", returns exit code */
+/* a whole file, NUL-terminated, malloc'd (NULL when unreadable); *len if given */
+char *slurp(const char *path, size_t *len);
+/* shared_data_dir()/rel when readable, else NULL (4 rotating buffers) */
+const char *data_path(const char *rel);
+/* bytes in use in glibc's heap (libtorch's CPU allocator uses malloc) */
+int64_t heap_in_use(void);
+/* whether heap_in_use sees allocations (not under ASan's own allocator) */
+int heap_measurable(void);
 
 #endif

@@ -561,19 +561,8 @@ static void test_module(void) {
 }
 
 /* ---- memory held between forward and backward ---- */
-static int64_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return (int64_t)(mi.uordblks + mi.hblkhd);
-}
 
 /* mallinfo2 sees glibc's heap only: not under ASan (its own allocator) */
-static int heap_measurable(void) {
-  int64_t h0 = heap_in_use();
-  void *volatile p = malloc(8 << 20);
-  int64_t d = heap_in_use() - h0;
-  free(p);
-  return d >= (8 << 20);
-}
 
 static void test_memory_held(void) {
   const int L = 2048, Hh = 2, D = 32;

@@ -12,19 +12,8 @@
 
 static void clr(lt_value *v) { lt_value_clear(v); }
 
-static int64_t heap_in_use(void) {
-  struct mallinfo2 mi = mallinfo2();
-  return (int64_t)(mi.uordblks + mi.hblkhd);
-}
 
 /* mallinfo2 sees glibc's heap only: not under ASan (its own allocator) */
-static int heap_measurable(void) {
-  int64_t h0 = heap_in_use();
-  void *volatile p = malloc(8 << 20);
-  int64_t d = heap_in_use() - h0;
-  free(p);
-  return d >= (8 << 20);
-}
 
 static int64_t numel(lt_value t) { return t.kind == LT_HANDLE ? lts_numel((lts_tensor *)t.u.h.ptr) : 0; }
 

@@ -20,17 +20,6 @@ static const char *tmp_path(const char *name) {
   return p;
 }
 
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)n + 1);
-  *len = fread(b, 1, (size_t)n, f);
-  fclose(f);
-  return b;
-}
 
 static void drop(lt_value v) { lt_value_clear(&v); }
 
@@ -267,12 +256,12 @@ static void test_checkpoint_details(void) {
 
   /* atomic: a failed write leaves the old checkpoint as it was */
   size_t l0, l1;
-  unsigned char *b0 = read_file(path, &l0);
+  unsigned char *b0 = (unsigned char *)slurp(path, &l0);
   char tmp[600];
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   CHECK(mkdir(tmp, 0700) == 0);
   fails("torch_save_checkpoint", NULL, 4, m2, o2, lt_int(43), S(path));
-  unsigned char *b1 = read_file(path, &l1);
+  unsigned char *b1 = (unsigned char *)slurp(path, &l1);
   CHECK(b0 && b1 && l0 == l1 && memcmp(b0, b1, l0) == 0);
   rmdir(tmp); /* (libtorch's writer may have removed it already) */
   fails("torch_save_checkpoint", NULL, 4, m2, o2, lt_int(43), S(tmp_path("no/such/dir/c.pt")));
@@ -307,7 +296,7 @@ static void test_models(void) {
   CHECK(r.kind == LT_BOOL && r.u.b);
   drop(ok("torch_save_model", 2, S(tmp_path("mlp2.safetensors")), m)); /* path first */
   size_t l1, l2;
-  unsigned char *f1 = read_file(tmp_path("mlp.safetensors"), &l1), *f2 = read_file(tmp_path("mlp2.safetensors"), &l2);
+  unsigned char *f1 = (unsigned char *)slurp(tmp_path("mlp.safetensors"), &l1), *f2 = (unsigned char *)slurp(tmp_path("mlp2.safetensors"), &l2);
   CHECK(f1 && f2 && l1 == l2 && memcmp(f1, f2, l1) == 0);
   free(f1);
   free(f2);
@@ -370,12 +359,12 @@ static void test_models(void) {
 
   /* atomic: a failed save leaves the old file */
   size_t l0, l3;
-  unsigned char *b0 = read_file(tmp_path("mlp.safetensors"), &l0);
+  unsigned char *b0 = (unsigned char *)slurp(tmp_path("mlp.safetensors"), &l0);
   char tmp[600];
   snprintf(tmp, sizeof tmp, "%s.tmp", tmp_path("mlp.safetensors"));
   CHECK(mkdir(tmp, 0700) == 0);
   fails("torch_save_model", "left unchanged", 2, a, S(tmp_path("mlp.safetensors")));
-  unsigned char *b3 = read_file(tmp_path("mlp.safetensors"), &l3);
+  unsigned char *b3 = (unsigned char *)slurp(tmp_path("mlp.safetensors"), &l3);
   CHECK(b0 && b3 && l0 == l3 && memcmp(b0, b3, l0) == 0);
   CHECK(rmdir(tmp) == 0);
   free(b0);

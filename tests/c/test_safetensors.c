@@ -28,17 +28,6 @@ static const char *tmp_path(const char *name) {
   return p;
 }
 
-static unsigned char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *b = malloc((size_t)n + 1);
-  *len = fread(b, 1, (size_t)n, f);
-  fclose(f);
-  return b;
-}
 
 static void write_file(const char *path, const void *data, size_t len) {
   FILE *f = fopen(path, "wb");
@@ -148,7 +137,7 @@ static void test_golden(void) {
    * (the reference writer's metadata key order is a hash map's) */
   CHECK(lt_safetensors_save(tmp_path("golden_again.safetensors"), &d, &m) == LT_OK);
   size_t la, lb;
-  unsigned char *a = read_file(path, &la), *b = read_file(tmp_path("golden_again.safetensors"), &lb);
+  unsigned char *a = (unsigned char *)slurp(path, &la), *b = (unsigned char *)slurp(tmp_path("golden_again.safetensors"), &lb);
   CHECK(a && b && la == lb);
   if (a && b && la == lb) {
     uint64_t n = 0;
@@ -247,7 +236,7 @@ static void test_round_trip(void) {
   }
   /* header padded with spaces to a multiple of 8 */
   size_t len;
-  unsigned char *raw = read_file(tmp_path("all.safetensors"), &len);
+  unsigned char *raw = (unsigned char *)slurp(tmp_path("all.safetensors"), &len);
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = n << 8 | raw[i];
   CHECK(n % 8 == 0 && raw[8] == '{' && (raw[8 + n - 1] == ' ' || raw[8 + n - 1] == '}'));
@@ -260,7 +249,7 @@ static void test_round_trip(void) {
   ok("torch_safetensors_save", 2, empty, S(tmp_path("empty.safetensors")));
   lt_value e2 = ok("torch_safetensors_load", 1, S(tmp_path("empty.safetensors")));
   CHECK(e2.kind == LT_DICT && e2.u.dict.n == 0);
-  raw = read_file(tmp_path("empty.safetensors"), &len);
+  raw = (unsigned char *)slurp(tmp_path("empty.safetensors"), &len);
   CHECK(len == 16 && memcmp(raw + 8, "{}      ", 8) == 0);
   free(raw);
   lt_value_clear(&e2);
@@ -287,7 +276,7 @@ static void test_library_golden(void) {
     printf("wrote %s\n", golden);
   }
   size_t la, lb;
-  unsigned char *a = read_file(golden, &la), *b = read_file(tmp_path("lib.safetensors"), &lb);
+  unsigned char *a = (unsigned char *)slurp(golden, &la), *b = (unsigned char *)slurp(tmp_path("lib.safetensors"), &lb);
   CHECK(a && b && la == lb && memcmp(a, b, la) == 0); /* the writer is deterministic */
   if (a) {
     lt_value back = ok("torch_safetensors_load", 1, S(golden));
@@ -414,14 +403,14 @@ static void test_atomic(void) {
   const char *p = tmp_path("atomic.safetensors");
   ok("torch_safetensors_save", 2, d, S(p));
   size_t l0, l1;
-  unsigned char *before = read_file(p, &l0);
+  unsigned char *before = (unsigned char *)slurp(p, &l0);
   lt_value d2 = all_dtypes_dict(5);
   /* the temporary file cannot be created: error, the old file unchanged */
   char tmp[600];
   snprintf(tmp, sizeof tmp, "%s.tmp", p);
   CHECK(mkdir(tmp, 0700) == 0);
   fails("torch_safetensors_save", "left unchanged", 2, d2, S(p));
-  unsigned char *after = read_file(p, &l1);
+  unsigned char *after = (unsigned char *)slurp(p, &l1);
   CHECK(before && after && l0 == l1 && memcmp(before, after, l0) == 0);
   free(after);
   CHECK(rmdir(tmp) == 0);
@@ -436,7 +425,7 @@ static void test_atomic(void) {
   CHECK(rmdir(dir) == 0);
   /* a successful write replaces the file and leaves no temporary behind */
   ok("torch_safetensors_save", 2, d2, S(p));
-  after = read_file(p, &l1);
+  after = (unsigned char *)slurp(p, &l1);
   CHECK(after && (l0 != l1 || memcmp(before, after, l0) != 0));
   snprintf(tmp, sizeof tmp, "%s.tmp", p);
   CHECK(access(tmp, F_OK) != 0);
@@ -461,9 +450,9 @@ static void test_fuzz(void) {
   size_t glen, llen;
   unsigned char *seeds[2];
   size_t lens[2];
-  seeds[0] = read_file(path, &glen);
+  seeds[0] = (unsigned char *)slurp(path, &glen);
   lens[0] = glen;
-  seeds[1] = read_file(tmp_path("all.safetensors"), &llen);
+  seeds[1] = (unsigned char *)slurp(tmp_path("all.safetensors"), &llen);
   lens[1] = llen;
   if (!seeds[0] || !seeds[1]) {
     CHECK(0);

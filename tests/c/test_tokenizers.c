@@ -94,34 +94,7 @@ static lt_value from_json(json_object *o) {
   return lt_nil();
 }
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = (char *)malloc((size_t)n + 1);
-  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  fclose(f);
-  if (b) {
-    b[n] = 0;
-    if (len) *len = (size_t)n;
-  }
-  return b;
-}
 
-static const char *data_path(const char *rel) {
-  static char p[4][4096];
-  static int k;
-  const char *d = shared_data_dir();
-  if (!d) return NULL;
-  k = (k + 1) % 4;
-  snprintf(p[k], sizeof p[k], "%s/%s", d, rel);
-  return access(p[k], R_OK) == 0 ? p[k] : NULL;
-}
 
 static char tmpdir[256];
 
