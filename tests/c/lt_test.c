@@ -123,7 +123,17 @@ const char *shared_data_dir(void) {
   return stat(path, &st) == 0 ? path : NULL;
 }
 
+static lt_value kept[512];
+static int nkept;
+
+lt_value keep(lt_value v) {
+  if (nkept < 512) kept[nkept++] = v;
+  return v;
+}
+
 int test_summary(const char *name) {
+  for (int i = 0; i < nkept; i++) lt_value_clear(&kept[i]);
+  nkept = 0;
   printf("%s: %d passed, %d failed\n", name, lt_test_passed, lt_test_failed);
   return lt_test_failed ? 1 : 0;
 }

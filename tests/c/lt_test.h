@@ -49,6 +49,8 @@ lt_value I64S(int64_t *data, int64_t n);  /* borrowed integers buffer */
 lt_value F32S(float *data, int64_t n);    /* borrowed floats buffer */
 lt_value F64S(double *data, int64_t n);   /* borrowed numbers buffer */
 lt_value L(int n, ...);                   /* a list value owning copies of the given values */
+/* keeps a value made inline in a call and clears it at test_summary */
+lt_value keep(lt_value v);
 
 /* Reads a tensor result into doubles (count returned). */
 int64_t values_of(lt_value t, double *out, int64_t max);

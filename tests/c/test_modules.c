@@ -45,13 +45,13 @@ static void test_linear_and_mlp(void) {
   char *s = lt_handle_repr(lin.u.h);
   CHECK_STR(s, "linear(in=3, out=2, bias=True)");
   free(s);
-  fails("torch_linear_forward", "must be a linear", 2, ok("torch_layer_norm", 1, I64S((int64_t[]){3}, 1)), x);
+  fails("torch_linear_forward", "must be a linear", 2, keep(ok("torch_layer_norm", 1, I64S((int64_t[]){3}, 1))), x);
   lt_value nobias = ok("torch_linear", 3, lt_int(3), lt_int(2), lt_bool(0));
   lt_value ps = ok("torch_module_parameters", 1, nobias);
   CHECK(ps.u.list.n == 1);
   lt_value_clear(&ps);
   fails("torch_linear", "positive", 2, lt_int(0), lt_int(2));
-  fails("torch_forward", NULL, 2, lin, ok("tensor_ones", 1, I64S((int64_t[]){2, 5}, 2))); /* 5 != 3 */
+  fails("torch_forward", NULL, 2, lin, keep(ok("tensor_ones", 1, I64S((int64_t[]){2, 5}, 2)))); /* 5 != 3 */
 
   lt_value mlp = ok("torch_model_create", 3, lt_int(3), lt_int(4), lt_int(2));
   ps = ok("torch_module_parameters", 1, mlp);
@@ -101,7 +101,7 @@ static void test_attention_masks(void) {
   lt_value x = ok("tensor_randn", 1, I64S(s, 3));
   /* key padding: batch 0 keeps 4 keys, batch 1 keeps 2 */
   lt_value mask = ok("tensor_create", 1,
-                     L(2, L(4, lt_int(1), lt_int(1), lt_int(1), lt_int(1)), L(4, lt_int(1), lt_int(1), lt_int(0), lt_int(0))));
+                     keep(L(2, L(4, lt_int(1), lt_int(1), lt_int(1), lt_int(1)), L(4, lt_int(1), lt_int(1), lt_int(0), lt_int(0)))));
   lt_value y = ok("torch_multihead_attention_forward", 3, mha, x, mask);
   /* changing the padded keys/values of batch 1 does not change its output */
   lt_value x2 = ok("tensor_clone", 1, x);
@@ -119,7 +119,7 @@ static void test_attention_masks(void) {
   double diff = 0;
   for (int i = 32; i < 48; i++) diff += fabs(A[i] - B[i]);
   CHECK(diff > 1e-3);
-  fails("torch_multihead_attention_forward", "does not fit", 3, mha, x, ok("tensor_ones", 1, I64S((int64_t[]){3, 3}, 2)));
+  fails("torch_multihead_attention_forward", "does not fit", 3, mha, x, keep(ok("tensor_ones", 1, I64S((int64_t[]){3, 3}, 2))));
   fails("torch_multihead_attention", "multiple", 2, lt_int(8), lt_int(3));
 
   lt_value block = ok("torch_transformer_block_create", 3, lt_int(8), lt_int(2), lt_int(16));
@@ -142,7 +142,7 @@ static void test_positions(void) {
   CHECK_NEAR(Y[5], cos(1.0), 1e-6);
   CHECK_NEAR(Y[10], sin(2.0 / 100.0), 1e-6); /* pos 2, i = 1: 2 / 10000^(2/4) */
   CHECK_NEAR(Y[11], cos(2.0 / 100.0), 1e-6);
-  fails("torch_positional_encoding_forward", "exceeds", 2, pe, ok("tensor_zeros", 1, I64S((int64_t[]){11, 4}, 2)));
+  fails("torch_positional_encoding_forward", "exceeds", 2, pe, keep(ok("tensor_zeros", 1, I64S((int64_t[]){11, 4}, 2))));
 
   lt_value rope = ok("torch_rotary_embedding", 3, lt_int(4), lt_int(16), lt_int(100));
   lt_value cs = ok("torch_rotary_forward", 2, rope, lt_int(3));

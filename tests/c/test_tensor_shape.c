@@ -134,7 +134,7 @@ static void test_shapes(void) {
 static void test_fill_and_set(void) {
   lt_value m = m23();
   double v[6];
-  lt_value mask = ok("tensor_create", 1, L(2, L(3, lt_bool(1), lt_bool(0), lt_bool(0)), L(3, lt_bool(0), lt_bool(0), lt_bool(1))));
+  lt_value mask = ok("tensor_create", 1, keep(L(2, L(3, lt_bool(1), lt_bool(0), lt_bool(0)), L(3, lt_bool(0), lt_bool(0), lt_bool(1)))));
   lt_value r = ok("tensor_masked_fill", 3, m, mask, lt_int(-9));
   values_of(r, v, 6);
   CHECK(v[0] == -9 && v[1] == 1 && v[5] == -9);
