@@ -67,7 +67,7 @@
 (if (or (maybe probe) (= probe ""))
     (println "skipped: no shared data (Llama-3 tokenizer.json)")
     (block
-        (setq tok (Tokenizer llama3_path))
+        (setq tok (Tokenizer llama3_path nil))
         (withclass Tokenizer
             (tok (configure))
             (println "Llama-3 vocabulary:" (tok (vocabulary)))
