@@ -16,7 +16,8 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null; th
 else
   echo "python: skipped (no python3-torch)"
 fi
-lispe=$(grep -E '^LISPE_EXECUTABLE:' "$B/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)
+ldir=$(grep -E '^LISPE_DIR:' "$B/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)
+lispe=${ldir:+$ldir/bin/lispe}
 if [ -n "$lispe" ] && [ -x "$lispe" ]; then
   LISPEPATH=$PWD/$B "$lispe" tests/bench/bench_overhead.lisp | tee -a "$out"
 else

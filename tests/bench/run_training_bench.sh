@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 B=${1:-build}
 N=${2:-200}
 cmake --build "$B" --target bench_training bench_training_cpp >/dev/null
-lispe=$(grep -E '^LISPE_EXECUTABLE:' "$B/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)
+ldir=$(grep -E '^LISPE_DIR:' "$B/CMakeCache.txt" 2>/dev/null | cut -d= -f2 || true)
+lispe=${ldir:+$ldir/bin/lispe}
 have_py=0
 /usr/bin/python3 -c 'import torch' 2>/dev/null && have_py=1
 out=$(mktemp)
