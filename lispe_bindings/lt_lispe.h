@@ -26,7 +26,7 @@ namespace lt_lispe {
 extern int16_t handle_types[LT_H_KIND_COUNT];
 /* the primitives LispE's + - * / and a few methods go through */
 struct Ops {
-  const lt_primitive *add, *sub, *mul, *div, *create, *full_like, *set_item, *clone, *shape;
+  const lt_primitive *add, *sub, *mul, *div, *create, *set_item, *clone, *shape;
 };
 extern Ops ops;
 

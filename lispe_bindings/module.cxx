@@ -27,7 +27,8 @@ bool is_handle_type(int16_t type) {
 }
 
 /* One object per table row (aliases included). The parameters are read by
- * their LispE label, computed once here. */
+ * their LispE label, computed once at registration (names keeps the names as
+ * declared in the deflib). */
 class LtPrimitive : public Element {
 public:
   const lt_primitive* prim;
@@ -127,7 +128,6 @@ static bool register_all(LispE* lisp) {
   ops.mul = lt_primitive_find("tensor_mul");
   ops.div = lt_primitive_find("tensor_div");
   ops.create = lt_primitive_find("tensor_create");
-  ops.full_like = lt_primitive_find("tensor_full_like");
   ops.set_item = lt_primitive_find("tensor_set_item");
   ops.clone = lt_primitive_find("tensor_clone");
   ops.shape = lt_primitive_find("tensor_shape");

@@ -22,8 +22,12 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 args=(-DCMAKE_BUILD_TYPE=Release)
-# The LispE adapter and the .lisp tests are built only when LISPE_DIR names a
-# LispE built by hand (see DEVELOPERS.md), e.g. LISPE_DIR=/opt/lispe.
+# The LispE adapter and the .lisp tests are built when LISPE_DIR names a LispE
+# built by hand (see DEVELOPERS.md); one under /opt/lispe is picked up by itself.
+if [ -z "${LISPE_DIR+set}" ] && [ -x /opt/lispe/bin/lispe ] && [ -f /opt/lispe/include/lispe.h ] \
+   && [ -f /opt/lispe/bin/liblispe.so ]; then
+  LISPE_DIR=/opt/lispe
+fi
 [ -n "${LISPE_DIR:-}" ] && args+=(-DLISPE_DIR="$LISPE_DIR")
 [ -n "${TORCH_DIR:-}" ] && args+=(-DTorch_DIR="$TORCH_DIR")
 cmake -S . -B "$BUILD_DIR" "${args[@]}" ${CMAKE_ARGS:-}
