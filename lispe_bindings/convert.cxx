@@ -190,6 +190,11 @@ static std::string number_key(double d) {
 
 bool to_value(LispE* lisp, Element* e, lt_value* out, std::unique_ptr<Scratch>& scratch, bool top,
               std::string* why) {
+  if (is_handle_type(e->type)) { /* the usual argument first */
+    out->kind = LT_HANDLE;
+    out->u.h = ((LtHandle*)e)->h;  // borrowed
+    return true;
+  }
   switch (e->type) {
   case t_integer:
     out->kind = LT_INT;
@@ -270,11 +275,6 @@ bool to_value(LispE* lisp, Element* e, lt_value* out, std::unique_ptr<Scratch>& 
     return list_value(lisp, e, out, scratch, why);
   default:
     break;
-  }
-  if (is_handle_type(e->type)) {
-    out->kind = LT_HANDLE;
-    out->u.h = ((LtHandle*)e)->h;  // borrowed
-    return true;
   }
   if (e->isString()) {
     const char* s = sc(scratch).keep(utf8(e->asUString(lisp)));

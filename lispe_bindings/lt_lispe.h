@@ -30,7 +30,13 @@ struct Ops {
 };
 extern Ops ops;
 
-bool is_handle_type(int16_t type);
+/* inline: asked for every argument of every call */
+inline bool is_handle_type(int16_t type) {
+  if (type == 0) return false;
+  for (int k = 1; k < LT_H_KIND_COUNT; k++)
+    if (handle_types[k] == type) return true;
+  return false;
+}
 
 /* ---- the handle object ---- */
 struct AtChain;

@@ -13,12 +13,6 @@ namespace lt_lispe {
 int16_t handle_types[LT_H_KIND_COUNT];
 Ops ops;
 
-bool is_handle_type(int16_t type) {
-  for (int k = 1; k < LT_H_KIND_COUNT; k++)
-    if (handle_types[k] == type && type != 0) return true;
-  return false;
-}
-
 [[noreturn]] void throw_error(const std::string& msg) { throw new Error(msg); }
 
 [[noreturn]] void throw_last_error() {

@@ -428,13 +428,13 @@ extern "C" {
 
 int lts_sdpa(lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, double dropout_p, int is_causal, double scale,
              int has_scale, lts_tensor **out) {
-  LTS_OUT(lts::sdpa(T(q), T(k), T(v), mask ? T(mask) : at::Tensor(), dropout_p, is_causal != 0,
+  LTS_OUT(lts::sdpa(T(q), T(k), T(v), lts::T_opt(mask), dropout_p, is_causal != 0,
                     has_scale ? c10::optional<double>(scale) : c10::nullopt))
 }
 
 int lts_flash_attention(lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, double scale, int has_scale,
                         int is_causal, double dropout_p, lts_tensor **out) {
-  LTS_OUT(lts::flash_attention(T(q), T(k), T(v), mask ? T(mask) : at::Tensor(),
+  LTS_OUT(lts::flash_attention(T(q), T(k), T(v), lts::T_opt(mask),
                                has_scale ? c10::optional<double>(scale) : c10::nullopt, is_causal != 0, dropout_p))
 }
 
@@ -448,7 +448,7 @@ int lts_flash_attend(lts_module *m, lts_tensor *q, lts_tensor *k, lts_tensor *v,
     auto *f = dynamic_cast<lts::FlashMha *>(m->mod.get());
     if (!f) throw std::invalid_argument("not a flash attention module");
     lts::check_dropout(dropout_p);
-    *out = wrap(f->run(T(q), T(k), T(v), mask ? T(mask) : at::Tensor(), training ? dropout_p : 0.0));
+    *out = wrap(f->run(T(q), T(k), T(v), lts::T_opt(mask), training ? dropout_p : 0.0));
   })
 }
 

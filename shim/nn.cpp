@@ -377,13 +377,13 @@ int lts_module_to(lts_module *m, int dt, const char *device) {
 
 int lts_module_forward(lts_module *m, lts_tensor *x, lts_tensor *mask, lts_tensor **out) {
   LTS_TRY({
-    at::Tensor mk = mask ? T(mask) : at::Tensor();
+    at::Tensor mk = lts::T_opt(mask);
     *out = wrap(m->checkpoint ? lts::checkpointed_forward(m->mod, T(x), mk) : M(m).forward(T(x), mk));
   })
 }
 
 int lts_attention_forward(lts_module *m, lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, lts_tensor **out) {
-  LTS_OUT(M(m).attend(T(q), T(k), T(v), mask ? T(mask) : at::Tensor()))
+  LTS_OUT(M(m).attend(T(q), T(k), T(v), lts::T_opt(mask)))
 }
 
 int lts_rotary_forward(lts_module *m, int64_t seq_len, const char *device, lts_tensor **cos, lts_tensor **sin) {

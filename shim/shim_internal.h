@@ -12,12 +12,28 @@ namespace lts {
 extern std::atomic<int64_t> live_tensors;
 void set_error(const char *msg);
 
-// A handle owns one at::Tensor on the heap.
-inline at::Tensor &T(lts_tensor *h) { return *reinterpret_cast<at::Tensor *>(h); }
+// A handle is the c10::TensorImpl* itself, owning one reference: no heap box
+// per result (a malloc/free pair saved on every call).
+using ImplPtr = c10::intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>;
+
+// A borrowed view of a handle: an at::Tensor that does not own its reference
+// (it gives it back instead of releasing it). Bind it or pass it on, never
+// keep it beyond the call; copying it into an at::Tensor takes a reference.
+// T() returns it const so that nothing can move the reference out of it.
+struct Borrowed : at::Tensor {
+  explicit Borrowed(lts_tensor *h)
+      : at::Tensor(ImplPtr::reclaim(reinterpret_cast<c10::TensorImpl *>(h))) {}
+  ~Borrowed() { (void)unsafeReleaseTensorImpl(); }
+  Borrowed(const Borrowed &) = delete;
+  Borrowed &operator=(const Borrowed &) = delete;
+};
+inline const Borrowed T(lts_tensor *h) { return Borrowed(h); }
+// An optional handle (NULL = no tensor) as an owned at::Tensor.
+inline at::Tensor T_opt(lts_tensor *h) { return h ? at::Tensor(T(h)) : at::Tensor(); }
+
 inline lts_tensor *wrap(at::Tensor t) {
-  auto *p = new at::Tensor(std::move(t));
   live_tensors.fetch_add(1, std::memory_order_relaxed);
-  return reinterpret_cast<lts_tensor *>(p);
+  return reinterpret_cast<lts_tensor *>(t.unsafeReleaseTensorImpl());
 }
 
 at::ScalarType to_scalar(lt_dtype dt);

@@ -63,7 +63,7 @@ const char *lts_last_error(void) { return lts::last_error.c_str(); }
 
 void lts_tensor_free(lts_tensor *t) {
   if (!t) return;
-  delete reinterpret_cast<at::Tensor *>(t);
+  at::Tensor owned(lts::ImplPtr::reclaim(reinterpret_cast<c10::TensorImpl *>(t)));
   lts::live_tensors.fetch_sub(1, std::memory_order_relaxed);
 }
 

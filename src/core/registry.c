@@ -8,21 +8,35 @@
 #include <pthread.h>
 #include "lt_internal.h"
 
+/* The error state is touched only on the failure path: a successful call
+ * reads and writes no thread-local (each access in a shared library costs a
+ * __tls_get_addr call). lt_fail records the bare message; lt_call prefixes
+ * the primitive's name when the call returns, so a primitive that runs a
+ * callback which itself calls primitives still names the right one. */
 static _Thread_local char err_text[2048];
-static _Thread_local const char *current_name;
+static _Thread_local int err_fresh; /* lt_fail ran since the last failed call */
 
 const char *lt_last_error(void) { return err_text; }
 
 int lt_fail(const char *fmt, ...) {
-  char msg[1536];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  vsnprintf(err_text, sizeof err_text, fmt, ap);
   va_end(ap);
-  if (current_name)
-    snprintf(err_text, sizeof err_text, "%s: %s", current_name, msg);
+  err_fresh = 1;
+  return LT_ERROR;
+}
+
+/* lt_call's failure exit: "<name>: <message>", or "<name>: failed" when the
+ * primitive gave no message. */
+static int failed(const lt_primitive *p) {
+  char msg[sizeof err_text];
+  if (err_fresh)
+    memcpy(msg, err_text, sizeof msg);
   else
-    snprintf(err_text, sizeof err_text, "%s", msg);
+    strcpy(msg, "failed");
+  err_fresh = 0;
+  snprintf(err_text, sizeof err_text, "%s: %s", p->name, msg);
   return LT_ERROR;
 }
 
@@ -274,8 +288,6 @@ static int check_one(const lt_primitive *p, int i, const lt_value *v) {
 int lt_call(const lt_primitive *p, const lt_value *args, int nargs, lt_value *out) {
   lt_value full[LT_MAX_PARAMS];
   *out = lt_nil();
-  current_name = p->name;
-  err_text[0] = 0;
   if (nargs < p->nrequired || nargs > p->nparams) {
     if (p->nrequired == p->nparams)
       lt_fail("expected %d argument%s (%s), got %d", p->nparams, p->nparams == 1 ? "" : "s",
@@ -283,32 +295,26 @@ int lt_call(const lt_primitive *p, const lt_value *args, int nargs, lt_value *ou
     else
       lt_fail("expected %d to %d arguments (%s), got %d", p->nrequired, p->nparams,
               p->params_text, nargs);
-    current_name = NULL;
-    return LT_ERROR;
+    return failed(p);
   }
   for (int i = 0; i < p->nparams; i++) {
     if (i >= nargs || args[i].kind == LT_NIL) {
       if (!p->params[i].optional && p->params[i].type != LT_P_BOOL) {
         lt_fail("argument %d (%s) must be %s, got nil", i + 1, p->params[i].name,
                 ptype_expect(p->params[i].type));
-        current_name = NULL;
-        return LT_ERROR;
+        return failed(p);
       }
       full[i] = lt_nil();
       continue;
     }
-    if (check_one(p, i, &args[i]) != LT_OK) {
-      current_name = NULL;
-      return LT_ERROR;
-    }
+    if (check_one(p, i, &args[i]) != LT_OK) return failed(p);
     full[i] = args[i];
   }
   int rc = p->fn(full, out);
   if (rc != LT_OK) {
     lt_value_clear(out);
-    if (!err_text[0]) lt_fail("failed");
+    return failed(p);
   }
-  current_name = NULL;
   return rc;
 }
 
