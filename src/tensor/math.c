@@ -74,7 +74,8 @@ UNARY(rsqrt, LTS_U_RSQRT) UNARY(sin, LTS_U_SIN) UNARY(sinh, LTS_U_SINH) UNARY(sq
 UNARY(tan, LTS_U_TAN) UNARY(relu, LTS_U_RELU) UNARY(sigmoid, LTS_U_SIGMOID) UNARY(tanh, LTS_U_TANH)
 UNARY(gelu, LTS_U_GELU) UNARY(silu, LTS_U_SILU)
 
-#define UROW(name, doc) {"tensor_" #name, NULL, "tensor:tensor", doc, p_##name}
+/* the name written out, so that a search for it finds its row */
+#define UROW(name, fn, doc) {name, NULL, "tensor:tensor", doc, p_##fn}
 
 const lt_row lt_rows_tensor_math[] = {
     {"tensor_add", NULL, "a:tnum b:tnum", "a + b (broadcasting; either may be a number)", p_add},
@@ -95,16 +96,32 @@ const lt_row lt_rows_tensor_math[] = {
     {"tensor_clamp", NULL, "tensor:tensor ?min:num ?max:num", "values limited to [min, max] (either may be nil)", p_clamp},
     {"tensor_rms_norm", NULL, "x:tensor weight:tensor ?eps:num",
      "RMS normalisation over the last dimension, as Llama (eps 1e-6)", p_rms_norm},
-    UROW(abs, "absolute value"), UROW(acos, "arc cosine"), UROW(asin, "arc sine"), UROW(atan, "arc tangent"),
-    UROW(ceil, "ceiling"), UROW(cos, "cosine"), UROW(cosh, "hyperbolic cosine"), UROW(exp, "exponential"),
-    UROW(floor, "floor"), UROW(log, "natural logarithm"), UROW(log10, "base-10 logarithm"),
-    UROW(log2, "base-2 logarithm"), UROW(neg, "negation"), UROW(reciprocal, "1/x"),
-    UROW(round, "round half to even"), UROW(rsqrt, "1/sqrt(x)"), UROW(sin, "sine"),
-    UROW(sinh, "hyperbolic sine"), UROW(sqrt, "square root"), UROW(tan, "tangent"),
-    UROW(relu, "max(x, 0)"),
+    UROW("tensor_abs", abs, "absolute value"),
+    UROW("tensor_acos", acos, "arc cosine"),
+    UROW("tensor_asin", asin, "arc sine"),
+    UROW("tensor_atan", atan, "arc tangent"),
+    UROW("tensor_ceil", ceil, "ceiling"),
+    UROW("tensor_cos", cos, "cosine"),
+    UROW("tensor_cosh", cosh, "hyperbolic cosine"),
+    UROW("tensor_exp", exp, "exponential"),
+    UROW("tensor_floor", floor, "floor"),
+    UROW("tensor_log", log, "natural logarithm"),
+    UROW("tensor_log10", log10, "base-10 logarithm"),
+    UROW("tensor_log2", log2, "base-2 logarithm"),
+    UROW("tensor_neg", neg, "negation"),
+    UROW("tensor_reciprocal", reciprocal, "1/x"),
+    UROW("tensor_round", round, "round half to even"),
+    UROW("tensor_rsqrt", rsqrt, "1/sqrt(x)"),
+    UROW("tensor_sin", sin, "sine"),
+    UROW("tensor_sinh", sinh, "hyperbolic sine"),
+    UROW("tensor_sqrt", sqrt, "square root"),
+    UROW("tensor_tan", tan, "tangent"),
+    UROW("tensor_relu", relu, "max(x, 0)"),
     {"torch_relu", "tensor_relu", NULL, NULL, NULL},
-    UROW(sigmoid, "logistic sigmoid"), UROW(tanh, "hyperbolic tangent"), UROW(gelu, "GELU (erf form)"),
-    UROW(silu, "x * sigmoid(x)"),
+    UROW("tensor_sigmoid", sigmoid, "logistic sigmoid"),
+    UROW("tensor_tanh", tanh, "hyperbolic tangent"),
+    UROW("tensor_gelu", gelu, "GELU (erf form)"),
+    UROW("tensor_silu", silu, "x * sigmoid(x)"),
     {"tensor_softmax", NULL, "tensor:tensor ?dim:int", "softmax along dim (default -1)", p_softmax},
     {"tensor_log_softmax", NULL, "tensor:tensor ?dim:int", "log-softmax along dim (default -1)", p_log_softmax},
     {NULL, NULL, NULL, NULL, NULL},

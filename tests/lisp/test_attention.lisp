@@ -2,21 +2,8 @@
 ; scaled dot-product attention (outputs and gradients), with causal and
 ; padding masks; the flash attention module; errors name the primitive.
 (use 'lispe_torch)
+(load (+ _current "lib/check.lisp"))
 
-(setq lt_failures 0)
-(setq lt_checks 0)
-
-(defun lt_check (what ok)
-   (setg lt_checks (+ lt_checks 1))
-   (if (not ok)
-      (block
-         (setg lt_failures (+ lt_failures 1))
-         (println "FAIL:" what))))
-
-(defun lt_contains (s sub) (not (nullp (find s sub))))
-
-; largest |a - b| over all values
-(defun lt_maxdiff (a b) (tensor_item (tensor_max (tensor_abs (tensor_sub a b)))))
 (defun lt_equal (what a b)
    (setq d (lt_maxdiff a b))
    (lt_check (+ what " (max diff " (string d) ")") (< d 1e-5)))
@@ -96,6 +83,4 @@
 
 (lt_check "all tensors freed" (= (tensor_in_memory) base))
 
-(if (= lt_failures 0)
-   (println "ALL PASSED" lt_checks "checks")
-   (println lt_failures "of" lt_checks "checks failed"))
+(lt_report)

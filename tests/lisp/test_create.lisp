@@ -1,35 +1,6 @@
 ; test_create.lisp - section 1: tensor creation and conversion, zero copy
 (use 'lispe_torch)
-
-(setq lt_failures 0)
-(setq lt_checks 0)
-
-(defun lt_check (what ok)
-   (setg lt_checks (+ lt_checks 1))
-   (if (not ok)
-      (block
-         (setg lt_failures (+ lt_failures 1))
-         (println "FAIL:" what))))
-
-; numbers compared as doubles (LispE compares an integer with the other
-; value converted to an integer)
-(defun lt_near (a b)
-   (setq d (- (number a) (number b)))
-   (< (if (< d 0) (- 0.0 d) d) 1e-4))
-
-; element-wise comparison of two flat lists of numbers
-(defun lt_same (a b)
-   (if (not (= (size a) (size b)))
-      nil
-      (block
-         (setq ok true)
-         (loopcount (size a) i
-            (if (not (lt_near (@ a i) (@ b i))) (setq ok nil)))
-         ok)))
-
-(defun lt_values (t) (tensor_to_list (tensor_flatten t)))
-
-(defun integerp (x) (eq (type x) 'integer_))
+(load (+ _current "lib/check.lisp"))
 
 (setq base (tensor_in_memory))
 
@@ -229,6 +200,4 @@
 
 (lt_check "all tensors freed" (= (tensor_in_memory) base))
 
-(if (= lt_failures 0)
-   (println "ALL PASSED" lt_checks "checks")
-   (println lt_failures "of" lt_checks "checks failed"))
+(lt_report)

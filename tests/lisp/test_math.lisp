@@ -1,32 +1,7 @@
 ; test_math.lisp - section 2: arithmetic, math, activations
 (use 'lispe_torch)
+(load (+ _current "lib/check.lisp"))
 
-(setq lt_failures 0)
-(setq lt_checks 0)
-
-(defun lt_check (what ok)
-   (setg lt_checks (+ lt_checks 1))
-   (if (not ok)
-      (block
-         (setg lt_failures (+ lt_failures 1))
-         (println "FAIL:" what))))
-
-(defun lt_close (a b tol)
-   (setq d (- (number a) (number b)))
-   (< (if (< d 0) (- 0.0 d) d) tol))
-
-(defun lt_near (a b) (lt_close a b 1e-4))
-
-(defun lt_same (a b)
-   (if (not (= (size a) (size b)))
-      nil
-      (block
-         (setq ok true)
-         (loopcount (size a) i
-            (if (not (lt_near (@ a i) (@ b i))) (setq ok nil)))
-         ok)))
-
-(defun lt_values (t) (tensor_to_list (tensor_flatten t)))
 (defun lt_num (t) (tensor_item t))
 
 (setq base (tensor_in_memory))
@@ -154,6 +129,4 @@
 
 (lt_check "all tensors freed" (= (tensor_in_memory) base))
 
-(if (= lt_failures 0)
-   (println "ALL PASSED" lt_checks "checks")
-   (println lt_failures "of" lt_checks "checks failed"))
+(lt_report)

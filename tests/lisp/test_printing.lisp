@@ -1,16 +1,7 @@
 ; test_printing.lisp - a tensor prints like PyTorch's repr (texts from
 ; tests/data/repr_golden.txt, generated with Python PyTorch)
 (use 'lispe_torch)
-
-(setq lt_failures 0)
-(setq lt_checks 0)
-
-(defun lt_check (what ok)
-   (setg lt_checks (+ lt_checks 1))
-   (if (not ok)
-      (block
-         (setg lt_failures (+ lt_failures 1))
-         (println "FAIL:" what))))
+(load (+ _current "lib/check.lisp"))
 
 (defun lt_repr (what t expected)
    (setq got (string t))
@@ -62,6 +53,4 @@
 
 (lt_check "all tensors freed" (= (tensor_in_memory) base))
 
-(if (= lt_failures 0)
-   (println "ALL PASSED" lt_checks "checks")
-   (println lt_failures "of" lt_checks "checks failed"))
+(lt_report)

@@ -3,24 +3,7 @@
 ; tokenizer.json when the shared data is there), SentencePiece (training a
 ; small model; the Llama-2 model when the shared data is there), bad input.
 (use 'lispe_torch)
-
-(setq lt_failures 0)
-(setq lt_checks 0)
-
-(defun lt_check (what ok)
-   (setg lt_checks (+ lt_checks 1))
-   (if (not ok)
-      (block
-         (setg lt_failures (+ lt_failures 1))
-         (println "FAIL:" what))))
-
-(defun lt_contains (s sub) (not (nullp (find s sub))))
-
-; e: the value of (catch ...); an error whose message holds `sub`
-(defun lt_error_with (what e sub)
-   (lt_check (+ what ": an error") (maybe e))
-   (if (maybe e)
-      (lt_check (+ what ": the message holds " sub) (lt_contains (string e) sub))))
+(load (+ _current "lib/check.lisp"))
 
 ; same integers, element by element
 (defun same_ids (a b)
@@ -180,6 +163,4 @@
 
 (lt_check "no tensor leaked" (= (tensor_in_memory) base))
 
-(if (= lt_failures 0)
-   (println "ALL PASSED" lt_checks "checks")
-   (println "FAIL:" lt_failures "of" lt_checks "checks failed"))
+(lt_report)
