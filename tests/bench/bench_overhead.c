@@ -80,19 +80,27 @@ int main(int argc, char **argv) {
   lt_value rs[2] = {flat, shape};
   lt_call(lt_primitive_find("tensor_reshape"), rs, 2, &m);
 
+  /* LT_BENCH_ONLY=<op>: that op alone, no zero-copy runs (count_instructions.sh) */
+  const char *only = getenv("LT_BENCH_ONLY");
+#define WANT(op) (!only || !*only || strcmp(only, op) == 0)
   a2[0] = one; a2[1] = one;
-  printf("table add_1elem %.0f\n", time_call(lt_primitive_find("tensor_add"), a2, 2, iters));
+  if (WANT("add_1elem"))
+    printf("table add_1elem %.0f\n", time_call(lt_primitive_find("tensor_add"), a2, 2, iters));
   a2[0] = m; a2[1] = m;
-  printf("table matmul_4x4 %.0f\n", time_call(lt_primitive_find("tensor_matmul"), a2, 2, iters));
-  printf("table create_16 %.0f\n", time_call(lt_primitive_find("tensor_create"), &v16, 1, iters));
+  if (WANT("matmul_4x4"))
+    printf("table matmul_4x4 %.0f\n", time_call(lt_primitive_find("tensor_matmul"), a2, 2, iters));
+  if (WANT("create_16"))
+    printf("table create_16 %.0f\n", time_call(lt_primitive_find("tensor_create"), &v16, 1, iters));
 
-  /* zero copy: hand-over cost does not grow with the size */
-  printf("table take_10 %.0f\n", time_take(10, 2000));
-  printf("table take_10M %.0f\n", time_take(10 * 1000 * 1000, 200));
-  float *big = (float *)calloc(10 * 1000 * 1000, sizeof(float));
-  lt_value shared = buf(big, 10 * 1000 * 1000, LT_F32); /* no take: copied */
-  printf("table copy_10M %.0f\n", time_call(lt_primitive_find("tensor_create"), &shared, 1, 10));
-  free(big);
+  if (!only || !*only) {
+    /* zero copy: hand-over cost does not grow with the size */
+    printf("table take_10 %.0f\n", time_take(10, 2000));
+    printf("table take_10M %.0f\n", time_take(10 * 1000 * 1000, 200));
+    float *big = (float *)calloc(10 * 1000 * 1000, sizeof(float));
+    lt_value shared = buf(big, 10 * 1000 * 1000, LT_F32); /* no take: copied */
+    printf("table copy_10M %.0f\n", time_call(lt_primitive_find("tensor_create"), &shared, 1, 10));
+    free(big);
+  }
   lt_value_clear(&one);
   lt_value_clear(&flat);
   lt_value_clear(&m);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 // The best of 5 rounds: other load on the machine only ever adds time.
 template <class F>
@@ -25,8 +26,14 @@ int main(int argc, char **argv) {
   at::Tensor m = at::arange(16, at::kFloat).reshape({4, 4}) / 16;
   float data[16];
   for (int i = 0; i < 16; i++) data[i] = (float)i / 16;
-  printf("cpp add_1elem %.0f\n", time_ns([&] { at::Tensor r = at::add(one, one); }, iters));
-  printf("cpp matmul_4x4 %.0f\n", time_ns([&] { at::Tensor r = at::matmul(m, m); }, iters));
-  printf("cpp create_16 %.0f\n", time_ns([&] { at::Tensor r = at::from_blob(data, {16}, at::kFloat).clone(); }, iters));
+  // LT_BENCH_ONLY=<op>: that op alone (count_instructions.sh)
+  const char *only = getenv("LT_BENCH_ONLY");
+  auto want = [&](const char *op) { return !only || !*only || strcmp(only, op) == 0; };
+  if (want("add_1elem"))
+    printf("cpp add_1elem %.0f\n", time_ns([&] { at::Tensor r = at::add(one, one); }, iters));
+  if (want("matmul_4x4"))
+    printf("cpp matmul_4x4 %.0f\n", time_ns([&] { at::Tensor r = at::matmul(m, m); }, iters));
+  if (want("create_16"))
+    printf("cpp create_16 %.0f\n", time_ns([&] { at::Tensor r = at::from_blob(data, {16}, at::kFloat).clone(); }, iters));
   return 0;
 }

@@ -33,15 +33,24 @@ static lt_value ints(int64_t *d, int n) {
   return v;
 }
 
+/* LT_BENCH_ONLY=mlp|block: that model alone (count_instructions.sh) */
+static int want(const char *model) {
+  const char *only = getenv("LT_BENCH_ONLY");
+  return !only || !*only || strcmp(only, model) == 0;
+}
+
 static double train(lt_value model, lt_value x, lt_value y, int ce, int steps) {
   lt_value a[3] = {model, lt_float(1e-3), {0}};
   a[2].kind = LT_STRING;
   a[2].u.str.s = "adam";
   a[2].u.str.len = 4;
   lt_value opt = call("torch_optimizer", 3, a);
-  double t0 = 0;
-  for (int s = 0; s < steps + 3; s++) {
-    if (s == 3) t0 = now(); /* warm-up */
+  /* steps in 10 rounds after 3 warm-up steps, the best round's rate (as
+   * every runner): load comes in bursts and only ever slows a round down */
+  int per = steps / 10 > 0 ? steps / 10 : 1;
+  double rate = 0, t0 = 0;
+  for (int s = 0, done = 0; s < 3 + 10 * per; s++) {
+    if (s >= 3 && (s - 3) % per == 0) t0 = now();
     lt_value z = call("torch_optimizer_zero_grad", 1, &opt);
     lt_value fa[2] = {model, x};
     lt_value out = call("torch_forward", 2, fa);
@@ -51,8 +60,12 @@ static double train(lt_value model, lt_value x, lt_value y, int ce, int steps) {
     lt_value st = call("torch_optimizer_step", 1, &opt);
     lt_value v[] = {z, out, loss, b, st};
     for (int i = 0; i < 5; i++) lt_value_clear(&v[i]);
+    if (s >= 3 && ++done == per) {
+      double r = per / (now() - t0);
+      if (r > rate) rate = r;
+      done = 0;
+    }
   }
-  double rate = steps / (now() - t0);
   lt_value_clear(&opt);
   return rate;
 }
@@ -72,7 +85,7 @@ int main(int argc, char **argv) {
   lt_value x = call("tensor_randn", 1, a);
   a[0] = lt_int(0); a[1] = lt_int(10); d[0] = 64; a[2] = ints(d, 1);
   lt_value y = call("tensor_randint", 3, a);
-  printf("table mlp %.1f\n", train(mlp, x, y, 1, steps));
+  if (want("mlp")) printf("table mlp %.1f\n", train(mlp, x, y, 1, steps));
   lt_value_clear(&x);
   lt_value_clear(&y);
   a[0] = lt_int(128); a[1] = lt_int(4); a[2] = lt_int(512);
@@ -81,7 +94,7 @@ int main(int argc, char **argv) {
   a[0] = ints(d, 3);
   x = call("tensor_randn", 1, a);
   y = call("tensor_randn", 1, a);
-  printf("table block %.1f\n", train(block, x, y, 0, steps / 4));
+  if (want("block")) printf("table block %.1f\n", train(block, x, y, 0, steps / 4));
   lt_value v[] = {mlp, block, x, y};
   for (int i = 0; i < 4; i++) lt_value_clear(&v[i]);
   return 0;

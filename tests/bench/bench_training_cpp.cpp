@@ -1,6 +1,8 @@
 // bench_training_cpp.cpp - the floor: the same training steps in plain libtorch C++.
 #include <torch/torch.h>
 #include <chrono>
+#include <cstring>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 
@@ -27,12 +29,20 @@ struct Block : torch::nn::Module {  // the same post-norm block as torch_transfo
   }
 };
 
+// steps in 10 rounds, the best round's rate: load on the machine comes in
+// bursts and only ever slows a round down (every runner does the same)
 template <class F>
 static double rate(F step, int steps) {
   for (int i = 0; i < 3; i++) step();
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; i++) step();
-  return steps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int per = steps / 10 > 0 ? steps / 10 : 1;
+  double best = 0;
+  for (int r = 0; r < 10; r++) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < per; i++) step();
+    double v = per / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (v > best) best = v;
+  }
+  return best;
 }
 
 int main(int argc, char **argv) {
@@ -43,7 +53,9 @@ int main(int argc, char **argv) {
   torch::optim::Adam opt(mlp->parameters(), torch::optim::AdamOptions(1e-3));
   auto x = torch::randn({64, 784});
   auto y = torch::randint(0, 10, {64});
-  printf("cpp mlp %.1f\n", rate([&] {
+  const char *only = getenv("LT_BENCH_ONLY");  // mlp|block: that model alone
+  auto want = [&](const char *m) { return !only || !*only || strcmp(only, m) == 0; };
+  if (want("mlp")) printf("cpp mlp %.1f\n", rate([&] {
            opt.zero_grad();
            auto loss = torch::nn::functional::cross_entropy(mlp->forward(x), y);
            loss.backward();
@@ -52,7 +64,7 @@ int main(int argc, char **argv) {
   auto block = std::make_shared<Block>(128, 4, 512);
   torch::optim::Adam opt2(block->parameters(), torch::optim::AdamOptions(1e-3));
   auto xb = torch::randn({8, 64, 128}), yb = torch::randn({8, 64, 128});
-  printf("cpp block %.1f\n", rate([&] {
+  if (want("block")) printf("cpp block %.1f\n", rate([&] {
            opt2.zero_grad();
            auto loss = torch::mse_loss(block->forward(xb), yb);
            loss.backward();

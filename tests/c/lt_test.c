@@ -179,3 +179,17 @@ int heap_measurable(void) {
   free(p);
   return d >= (8 << 20);
 }
+
+int make_tmpdir(char *buf, size_t size, const char *tag) {
+  const char *base = getenv("TMPDIR");
+  snprintf(buf, size, "%s/lt_%s_XXXXXX", base && *base ? base : "/tmp", tag);
+  if (mkdtemp(buf)) return 0;
+  perror("mkdtemp");
+  return -1;
+}
+
+void remove_tmpdir(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}

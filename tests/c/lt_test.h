@@ -56,7 +56,11 @@ lt_value keep(lt_value v);
 int64_t values_of(lt_value t, double *out, int64_t max);
 double num_of(lt_value v);                /* number or one-element tensor */
 const char *shared_data_dir(void);        /* NULL when ../shared/data is absent */
-int test_summary(const char *name);       /* prints "N passed, M failed", returns exit code */
+int test_summary(const char *name);
+/* a fresh private directory $TMPDIR/lt_<tag>_XXXXXX (default /tmp) into buf;
+ * 0, or -1 with a message; remove_tmpdir deletes it and what it holds */
+int make_tmpdir(char *buf, size_t size, const char *tag);
+void remove_tmpdir(const char *dir);       /* prints "N passed, M failed", returns exit code */
 /* a whole file, NUL-terminated, malloc'd (NULL when unreadable); *len if given */
 char *slurp(const char *path, size_t *len);
 /* shared_data_dir()/rel when readable, else NULL (4 rotating buffers) */

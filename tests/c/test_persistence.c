@@ -588,11 +588,7 @@ static void test_state_dict(void) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  snprintf(tmpdir, sizeof tmpdir, "%s/lt_persist_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (make_tmpdir(tmpdir, sizeof tmpdir, "persist") != 0) return 1;
   int64_t live = lts_live_tensors(), live_modules = lts_live_modules();
   make_data();
   test_resume("adam");
@@ -606,8 +602,6 @@ int main(void) {
   lt_value_clear(&Y);
   CHECK(lts_live_tensors() == live);
   CHECK(lts_live_modules() == live_modules);
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  remove_tmpdir(tmpdir);
   return test_summary("test_persistence");
 }

@@ -547,11 +547,7 @@ int main(void) {
     char *p = strstr(srcdir, "/tests/c/");
     if (p) *p = 0;
   }
-  snprintf(tmpdir, sizeof tmpdir, "%s/lt_safetensors_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-  if (!mkdtemp(tmpdir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (make_tmpdir(tmpdir, sizeof tmpdir, "safetensors") != 0) return 1;
   int64_t live = lts_live_tensors();
   test_golden();
   test_round_trip();
@@ -560,8 +556,6 @@ int main(void) {
   test_atomic();
   test_fuzz();
   CHECK(lts_live_tensors() == live);
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  remove_tmpdir(tmpdir);
   return test_summary("test_safetensors");
 }

@@ -365,10 +365,7 @@ int main(void) {
     return 77;
   }
   printf("liblt_spm.so: %s (SentencePiece %s)\n", lt_spm_api_get()->path, lt_spm_api_get()->version());
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/lt_test_spm_%d", (int)getpid());
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", tmpdir);
-  if (system(cmd) != 0) return 1;
+  if (make_tmpdir(tmpdir, sizeof tmpdir, "spm") != 0) return 1;
   int64_t base = lts_live_tensors();
 
   test_golden();
@@ -380,7 +377,6 @@ int main(void) {
   if (golden_total)
     printf("golden: %d/%d ids, %d/%d pieces, %d/%d decodes\n", golden_ids, golden_total, golden_pieces, golden_total,
            golden_decodes, golden_total);
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  remove_tmpdir(tmpdir);
   return test_summary("test_sentencepiece");
 }

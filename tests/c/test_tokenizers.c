@@ -924,10 +924,7 @@ static void test_fuzz(lt_value spm, int64_t spm_vocab) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/lt_test_tokenizers_%d", (int)getpid());
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", tmpdir);
-  if (system(cmd) != 0) return 1;
+  if (make_tmpdir(tmpdir, sizeof tmpdir, "tokenizers") != 0) return 1;
   int64_t base_tensors = lts_live_tensors();
 
   test_simple();
@@ -963,7 +960,6 @@ int main(void) {
   lt_value_clear(&cl100k);
   CHECK(lts_live_tensors() == base_tensors);
 
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+  remove_tmpdir(tmpdir);
   return test_summary("test_tokenizers");
 }
