@@ -88,7 +88,11 @@ const char *lt_ptype_name(lt_ptype t);
 int lt_call(const lt_primitive *p, const lt_value *args, int nargs, lt_value *out);
 const char *lt_last_error(void);
 
-/* For primitives: set the error text (printf style) and return LT_ERROR. */
+/* For primitives: set the error text (printf style) and return LT_ERROR.
+ * Every failure says why through it: lt_call adds the primitive's name on
+ * return (a primitive returning LT_ERROR without it reads "<name>: failed").
+ * A primitive whose inner lt_call or callback failed passes the message on:
+ * return lt_fail("%s", lt_last_error()). */
 int lt_fail(const char *fmt, ...)
 #ifdef __GNUC__
     __attribute__((format(printf, 1, 2)))

@@ -5,7 +5,9 @@
  *    on failure lts_last_error() holds the message (thread-local, owned by the
  *    shim, valid until the next failing call on the same thread).
  *  - lts_tensor* arguments are BORROWED; lts_tensor** outputs receive a NEW
- *    reference that the caller releases with lts_tensor_free.
+ *    reference that the caller releases with lts_tensor_free. (A handle is
+ *    the tensor's implementation object holding one reference, no box: two
+ *    handles of one tensor may be the same pointer.)
  *  - optional tensors are NULL; optional scalars come as (value, has_value).
  *  - nothing throws across this boundary.
  */
