@@ -90,6 +90,7 @@ static inline lt_value lt_handle_value(lt_handle_kind k, void *p) {
 }
 lt_value lt_string_copy(const char *s, size_t len); /* copies */
 lt_value lt_string_cstr(const char *s);             /* copies */
+lt_value lt_string_owned(char *s, size_t len);      /* takes malloc'd s */
 lt_value lt_list_new(int64_t n);                    /* n nil items */
 lt_value lt_dict_new(int64_t capacity);
 int lt_dict_put(lt_value *dict, const char *key, lt_value val); /* takes val */

@@ -55,6 +55,8 @@ lt_dtype lt_read_dtype(const lt_value *v, lt_dtype dflt);
 const char *lt_read_device(const lt_value *v, char *buf, size_t n);
 /* NUL-terminated copy of a string argument into buf (truncated at n-1). */
 const char *lt_read_str(const lt_value *v, char *buf, size_t n);
+/* a string argument as a malloc'd NUL-terminated copy (NULL when out of memory) */
+char *lt_str_dup(const lt_value *v);
 
 static inline lts_module *lt_module_of(const lt_value *v) { return (lts_module *)v->u.h.ptr; }
 static inline lts_optimizer *lt_optimizer_of(const lt_value *v) { return (lts_optimizer *)v->u.h.ptr; }

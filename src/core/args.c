@@ -1,4 +1,5 @@
 /* args.c - reading arguments that lt_call already type-checked. */
+#include <stdlib.h>
 #include <string.h>
 #include "lt_internal.h"
 
@@ -72,3 +73,11 @@ const char *lt_read_str(const lt_value *v, char *buf, size_t n) {
 }
 
 const char *lt_read_device(const lt_value *v, char *buf, size_t n) { return lt_read_str(v, buf, n); }
+
+char *lt_str_dup(const lt_value *v) {
+  char *p = (char *)malloc(v->u.str.len + 1);
+  if (!p) return NULL;
+  memcpy(p, v->u.str.s, v->u.str.len);
+  p[v->u.str.len] = 0;
+  return p;
+}

@@ -20,6 +20,15 @@ lt_value lt_string_copy(const char *s, size_t len) {
 
 lt_value lt_string_cstr(const char *s) { return lt_string_copy(s, strlen(s)); }
 
+lt_value lt_string_owned(char *s, size_t len) {
+  lt_value v;
+  v.kind = LT_STRING;
+  v.u.str.s = s;
+  v.u.str.len = len;
+  v.u.str.owned = 1;
+  return v;
+}
+
 lt_value lt_list_new(int64_t n) {
   lt_value v;
   v.kind = LT_LIST;

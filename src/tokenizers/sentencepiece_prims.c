@@ -50,19 +50,11 @@ int lt_spm_tok_decode(lt_spm_tok *s, const int64_t *ids, int64_t n, int argi, ch
   return LT_OK;
 }
 
-static char *cstr(const lt_value *v) {
-  char *p = (char *)malloc(v->u.str.len + 1);
-  if (!p) return NULL;
-  memcpy(p, v->u.str.s, v->u.str.len);
-  p[v->u.str.len] = 0;
-  return p;
-}
-
 /* a readable regular file, else lt_fail naming the argument */
 static int check_input_file(const lt_value *v, int argi, const char *pname, char **path) {
   if (v->u.str.len == 0) return lt_fail("argument %d (%s) must not be empty", argi, pname);
   if (memchr(v->u.str.s, 0, v->u.str.len)) return lt_fail("argument %d (%s) contains a NUL byte", argi, pname);
-  char *p = cstr(v);
+  char *p = lt_str_dup(v);
   if (!p) return lt_fail("out of memory");
   struct stat st;
   if (stat(p, &st) != 0) {
@@ -156,8 +148,8 @@ int lt_p_spm_train(const lt_value *a, lt_value *out) {
   char *input;
   if (check_input_file(&a[0], 1, "input_file", &input) != LT_OK) return LT_ERROR;
   const lt_spm_api *api = api_or_fail();
-  char *prefix = cstr(&a[1]);
-  char *type = cstr(mt);
+  char *prefix = lt_str_dup(&a[1]);
+  char *type = lt_str_dup(mt);
   if (!api || !prefix || !type) {
     free(input);
     free(prefix);

@@ -18,14 +18,6 @@ static const char *core_msg(const char *e) {
   return e;
 }
 
-static char *cstr(const lt_value *v) {
-  char *p = (char *)malloc(v->u.str.len + 1);
-  if (!p) return NULL;
-  memcpy(p, v->u.str.s, v->u.str.len);
-  p[v->u.str.len] = 0;
-  return p;
-}
-
 static int has_nul(const lt_value *v) { return memchr(v->u.str.s, 0, v->u.str.len) != NULL; }
 
 static int tk_of(const lt_value *a, lt_tiktoken **t) {
@@ -128,7 +120,7 @@ int lt_p_tk_create(const lt_value *a, lt_value *out) {
   char *pattern = NULL;
   if (lt_present(&a[2])) {
     if (has_nul(&a[2])) return lt_fail("argument 3 (pattern) contains a NUL byte");
-    pattern = cstr(&a[2]);
+    pattern = lt_str_dup(&a[2]);
     if (!pattern) return lt_fail("out of memory");
     /* compile once alone so that a bad pattern is reported as such */
     lt_tiktoken *probe = lt_tiktoken_new(pattern, err, sizeof err);
@@ -166,7 +158,7 @@ int lt_p_tk_create(const lt_value *a, lt_value *out) {
 int lt_p_tk_load(const lt_value *a, lt_value *out) {
   char err[1024];
   if (has_nul(&a[0])) return lt_fail("argument 1 (path) contains a NUL byte");
-  char *path = cstr(&a[0]);
+  char *path = lt_str_dup(&a[0]);
   if (!path) return lt_fail("out of memory");
   struct stat st;
   if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -199,7 +191,7 @@ static int allowed_add(lt_tiktoken *t, allowed_set *s, const lt_value *v, int ar
   if (lt_tiktoken_special_id(t, v->u.str.s, v->u.str.len) < 0)
     return lt_fail("argument %d (allowed_special): \"%.*s\" is not a special token of this tokenizer", argi,
                    (int)(v->u.str.len > 60 ? 60 : v->u.str.len), v->u.str.s);
-  char *c = cstr(v);
+  char *c = lt_str_dup(v);
   if (!c) return lt_fail("out of memory");
   s->texts[s->n++] = c;
   return LT_OK;
@@ -404,10 +396,7 @@ int lt_p_tk_decode(const lt_value *a, lt_value *out) {
   int rc = lt_tk_decode(t, ids, n, 2, &text, &len);
   free(ids);
   if (rc != LT_OK) return LT_ERROR;
-  out->kind = LT_STRING;
-  out->u.str.s = text;
-  out->u.str.len = len;
-  out->u.str.owned = 1;
+  *out = lt_string_owned(text, len);
   return LT_OK;
 }
 
@@ -476,7 +465,7 @@ int lt_p_tk_set_space(const lt_value *a, lt_value *out) {
   lt_tiktoken *t;
   if (tk_of(a, &t) != LT_OK) return LT_ERROR;
   if (has_nul(&a[1])) return lt_fail("argument 2 (str) contains a NUL byte");
-  char *s = cstr(&a[1]);
+  char *s = lt_str_dup(&a[1]);
   if (!s) return lt_fail("out of memory");
   int rc = lt_tiktoken_set_space(t, s);
   free(s);
@@ -489,7 +478,7 @@ static int add_meta(lt_tiktoken *t, const char *meta, size_t ml, const lt_value 
   if (ml == 0) return lt_fail("argument %d (meta_char) must not be empty", argi);
   if (memchr(meta, 0, ml) || has_nul(rep)) return lt_fail("argument %d (meta_char) contains a NUL byte", argi);
   char *m = (char *)malloc(ml + 1);
-  char *r = cstr(rep);
+  char *r = lt_str_dup(rep);
   if (!m || !r) {
     free(m);
     free(r);
@@ -516,7 +505,7 @@ int lt_p_tk_remove_meta(const lt_value *a, lt_value *out) {
   lt_tiktoken *t;
   if (tk_of(a, &t) != LT_OK) return LT_ERROR;
   if (has_nul(&a[1])) return lt_fail("argument 2 (meta_char) contains a NUL byte");
-  char *m = cstr(&a[1]);
+  char *m = lt_str_dup(&a[1]);
   if (!m) return lt_fail("out of memory");
   int rc = lt_tiktoken_remove_meta(t, m);
   free(m);

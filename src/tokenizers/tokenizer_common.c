@@ -276,10 +276,7 @@ int lt_p_tok_decode(const lt_value *a, lt_value *out) {
   }
   free(ids);
   if (rc != LT_OK) return LT_ERROR;
-  out->kind = LT_STRING;
-  out->u.str.s = text;
-  out->u.str.len = len;
-  out->u.str.owned = 1;
+  *out = lt_string_owned(text, len);
   return LT_OK;
 }
 
