@@ -180,10 +180,15 @@ int heap_measurable(void) {
   return d >= (8 << 20);
 }
 
+static char last_tmpdir[512];
+
 int make_tmpdir(char *buf, size_t size, const char *tag) {
   const char *base = getenv("TMPDIR");
   snprintf(buf, size, "%s/lt_%s_XXXXXX", base && *base ? base : "/tmp", tag);
-  if (mkdtemp(buf)) return 0;
+  if (mkdtemp(buf)) {
+    snprintf(last_tmpdir, sizeof last_tmpdir, "%s", buf);
+    return 0;
+  }
   perror("mkdtemp");
   return -1;
 }
@@ -192,4 +197,12 @@ void remove_tmpdir(const char *dir) {
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
+const char *tmp_path(const char *name) {
+  static char buf[8][1024];
+  static int k;
+  char *p = buf[k++ % 8];
+  snprintf(p, sizeof buf[0], "%s/%s", last_tmpdir, name);
+  return p;
 }

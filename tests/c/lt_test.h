@@ -60,7 +60,9 @@ int test_summary(const char *name);
 /* a fresh private directory $TMPDIR/lt_<tag>_XXXXXX (default /tmp) into buf;
  * 0, or -1 with a message; remove_tmpdir deletes it and what it holds */
 int make_tmpdir(char *buf, size_t size, const char *tag);
-void remove_tmpdir(const char *dir);       /* prints "N passed, M failed", returns exit code */
+void remove_tmpdir(const char *dir);
+/* <the directory of the last make_tmpdir>/name (8 results live at once) */
+const char *tmp_path(const char *name);       /* prints "N passed, M failed", returns exit code */
 /* a whole file, NUL-terminated, malloc'd (NULL when unreadable); *len if given */
 char *slurp(const char *path, size_t *len);
 /* shared_data_dir()/rel when readable, else NULL (4 rotating buffers) */

@@ -12,13 +12,6 @@
 
 static char tmpdir[256];
 
-static const char *tmp_path(const char *name) {
-  static char buf[8][512];
-  static int k;
-  char *p = buf[k++ % 8];
-  snprintf(p, 512, "%s/%s", tmpdir, name);
-  return p;
-}
 
 
 static void drop(lt_value v) { lt_value_clear(&v); }

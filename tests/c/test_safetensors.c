@@ -20,13 +20,6 @@
 static char tmpdir[256];
 static char srcdir[4096];
 
-static const char *tmp_path(const char *name) {
-  static char buf[8][512];
-  static int k;
-  char *p = buf[k++ % 8];
-  snprintf(p, 512, "%s/%s", tmpdir, name);
-  return p;
-}
 
 
 static void write_file(const char *path, const void *data, size_t len) {
