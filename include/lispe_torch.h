@@ -114,6 +114,16 @@ int lt_tensor_at(lt_handle h, const int64_t *idx, int n, lt_value *out);
 /* Element count of a tensor (LispE's size); -1 for other handles. */
 int64_t lt_handle_size(lt_handle h);
 
+/* ---- calling back into the interpreter ----
+ * A primitive calls an LT_CALLABLE argument through lt_invoke; the adapter
+ * says how with lt_set_invoker. args are borrowed (handles among them are
+ * shared, not taken); result may be NULL when the caller ignores it, else it
+ * receives a value the caller clears. Returns LT_OK, or LT_ERROR with the
+ * callback's error in lt_last_error(). Without an invoker, LT_ERROR. */
+typedef int (*lt_invoker)(const lt_value *fn, const lt_value *args, int nargs, lt_value *result);
+void lt_set_invoker(lt_invoker f);
+int lt_invoke(const lt_value *fn, const lt_value *args, int nargs, lt_value *result);
+
 /* Writes docs/API.md text (markdown) to f (a FILE*). */
 void lt_write_api_markdown(void *file);
 

@@ -289,6 +289,71 @@ typedef struct {
 int lts_checkpoint_read(const char *path, lts_module *m, lts_optimizer *o, lts_checkpoint_info *info,
                         char ***names, lts_tensor ***ts, int64_t *n);
 
+/* ==== Hugging Face causal language models (shim/hf.cpp) ==== */
+/* The Llama family: Llama 2/3/3.x, Mistral, Qwen2/2.5, Qwen3, SmolLM,
+ * TinyLlama. Numerics as transformers' modeling code for the same weights. */
+typedef struct lts_hf_model lts_hf_model;
+typedef struct lts_hf_cache lts_hf_cache;
+typedef enum { LTS_ROPE_DEFAULT, LTS_ROPE_LINEAR, LTS_ROPE_LLAMA3 } lts_rope_kind;
+typedef struct {
+  int64_t vocab, hidden, intermediate, layers, heads, kv_heads, head_dim, max_positions;
+  double rms_eps, rope_theta;
+  lts_rope_kind rope_kind;
+  double rope_factor, rope_low_freq, rope_high_freq;  /* "linear": factor; "llama3": all */
+  int64_t rope_original_max;
+  int64_t sliding_window;                             /* 0: none */
+  int tie_embeddings;
+} lts_hf_config;
+
+/* Weights by their transformers names ("model.layers.0.self_attn.q_proj.weight",
+ * "lm_head.weight"; names without "model." are read as a bare LlamaModel's).
+ * Every weight the config implies must be there with its shape; biases and
+ * q/k norms are used when present; any other name is an error. dt < 0 keeps
+ * the checkpoint's dtype; device NULL keeps the tensors' device. */
+int lts_hf_new(const lts_hf_config *c, char *const *names, lts_tensor *const *ts, int64_t n, int dt,
+               const char *device, lts_hf_model **out);
+void lts_hf_free(lts_hf_model *m);                /* NULL ok */
+int lts_hf_ref(lts_hf_model *m, lts_hf_model **out);
+int64_t lts_live_hf_objects(void);                /* models + caches alive */
+void lts_hf_config_of(lts_hf_model *m, lts_hf_config *c);
+/* ids [batch, seq] integers -> logits [batch, seq, vocab]; cache (optional)
+ * holds the earlier positions and receives these; manual: plain softmax
+ * attention instead of libtorch's fused kernel */
+int lts_hf_forward(lts_hf_model *m, lts_tensor *ids, lts_hf_cache *cache, int manual, lts_tensor **out);
+int lts_hf_embeddings(lts_hf_model *m, lts_tensor *ids, lts_tensor **out);  /* [batch, seq, hidden] */
+int lts_hf_weight(lts_hf_model *m, const char *name, lts_tensor **out);     /* the model's own tensor */
+int lts_hf_weight_names(lts_hf_model *m, char ***names, int64_t *n);        /* malloc'd, file order */
+/* bytes and count of the weights; their dtype and device ("cpu", "cuda:0") */
+int lts_hf_memory(lts_hf_model *m, int64_t *bytes, int64_t *params);
+lt_dtype lts_hf_dtype(lts_hf_model *m);
+void lts_hf_device(lts_hf_model *m, char *buf, size_t n);
+
+/* A KV cache for one model; max_len > 0 keeps only the newest max_len
+ * positions (rotary positions go on counting), 0 keeps all. */
+int lts_hf_cache_new(lts_hf_model *m, int64_t max_len, lts_hf_cache **out);
+void lts_hf_cache_free(lts_hf_cache *c);          /* NULL ok */
+int lts_hf_cache_ref(lts_hf_cache *c, lts_hf_cache **out);
+void lts_hf_cache_reset(lts_hf_cache *c);
+int64_t lts_hf_cache_position(lts_hf_cache *c);   /* positions fed so far */
+int64_t lts_hf_cache_length(lts_hf_cache *c);     /* positions held */
+
+/* Sampling as transformers' logits processors: repetition penalty, then
+ * greedy (argmax) or temperature, top-k (0: off), top-p (1: off), draw. */
+typedef struct {
+  int greedy;
+  double temperature, top_p, repetition_penalty;
+  int64_t top_k;
+  uint64_t seed;
+  int has_seed;   /* 0: the global generator (torch_manual_seed) */
+} lts_hf_sampling;
+/* called with each new token; nonzero stops generation with an error */
+typedef int (*lts_token_cb)(void *ctx, int64_t token);
+/* Up to max_new tokens after the prompt (batch 1, KV cache), stopping after
+ * an eos token (which is included). *tokens: malloc'd. */
+int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos,
+                    int64_t max_new, const lts_hf_sampling *s, lts_token_cb cb, void *ctx,
+                    int64_t **tokens, int64_t *n_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,8 @@ typedef enum {
   LT_LIST,     /* heterogeneous list of values */
   LT_DICT,     /* string keys -> values */
   LT_HANDLE,   /* an opaque object of ours: tensor, module, tokenizer ... */
-  LT_CALLABLE  /* a LispE function passed as an argument (adapter-defined) */
+  LT_CALLABLE, /* a LispE function passed as an argument (adapter-defined) */
+  LT_OPAQUE    /* any other LispE value, passed through untouched (callback data) */
 } lt_kind;
 
 /* Element types. The numbering is ours; the shim maps it to libtorch. */
@@ -40,6 +41,8 @@ typedef enum {
   LT_H_OPTIMIZER,
   LT_H_SCHEDULER,
   LT_H_TOKENIZER,
+  LT_H_HF_MODEL,
+  LT_H_KV_CACHE,
   LT_H_KIND_COUNT
 } lt_handle_kind;
 
@@ -76,7 +79,7 @@ struct lt_value {
     struct { lt_value *items; int64_t n; } list;   /* owned in results */
     struct { char **keys; lt_value *vals; int64_t n, cap; } dict;
     lt_handle h;
-    struct { void *fn; void *env; } call;
+    struct { void *fn; void *env; } call;   /* LT_CALLABLE and LT_OPAQUE */
   } u;
 };
 

@@ -269,6 +269,8 @@ bool to_value(LispE* lisp, Element* e, lt_value* out, std::unique_ptr<Scratch>& 
   case t_dictionaryn:
     return dict_value(lisp, (Dictionary_n*)e, out, scratch, why, [](double k) { return number_key(k); });
   case t_list:
+    if (e->isLambda()) break;  /* a (lambda ...) is a list too: a function below */
+    return list_value(lisp, e, out, scratch, why);
   case t_llist:
   case t_strings:
   case t_stringbytes:
@@ -301,8 +303,12 @@ bool to_value(LispE* lisp, Element* e, lt_value* out, std::unique_ptr<Scratch>& 
     return false;
   }
   if (e->isList()) return list_value(lisp, e, out, scratch, why);
-  *why = "cannot be passed to lispe_torch (" + e->toString(lisp) + ")";
-  return false;
+  /* anything else (a class instance, a tokenizer object of a script ...)
+   * goes through untouched: a callback's data gets it back as it was */
+  out->kind = LT_OPAQUE;
+  out->u.call.fn = (void*)e;
+  out->u.call.env = (void*)lisp;
+  return true;
 }
 
 /* ---- lt_value -> LispE ---- */
@@ -372,7 +378,8 @@ Element* from_value(LispE* lisp, lt_value* v) {
     v->kind = LT_NIL;  // the LispE object owns the reference now
     return h;
   }
-  case LT_CALLABLE: return (Element*)v->u.call.fn;
+  case LT_CALLABLE:
+  case LT_OPAQUE: return (Element*)v->u.call.fn;
   }
   return lisp->n_null;
 }

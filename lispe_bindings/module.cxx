@@ -68,6 +68,41 @@ public:
   }
 };
 
+/* lt_invoke's way into the interpreter: (fn arg ...) evaluated as LispE
+ * evaluates a call to a function value (sort's comparator, maplist ...). */
+static int invoke(const lt_value* fn, const lt_value* args, int nargs, lt_value* result) {
+  LispE* lisp = (LispE*)fn->u.call.env;
+  List* call = NULL;
+  try {
+    call = lisp->provideCall((Element*)fn->u.call.fn, nargs);
+    for (int i = 0; i < nargs; i++) {
+      lt_value a = args[i];
+      /* from_value takes a handle's reference over: give it its own */
+      if (a.kind == LT_HANDLE && lt_handle_retain(args[i].u.h, &a.u.h) != LT_OK) throw_last_error();
+      call->in_quote(i + 1, from_value(lisp, &a));
+    }
+    Element* r = call->eval(lisp);
+    if (result) {
+      std::unique_ptr<Scratch> scratch;
+      std::string why;
+      lt_value v;
+      /* only plain results can outlive the call (no borrowed strings) */
+      if ((r->isNumber() && !is_handle_type(r->type)) || r == lisp->n_null || r == lisp->n_true || r == lisp->n_false) {
+        to_value(lisp, r, &v, scratch, false, &why);
+        *result = v;
+      }
+    }
+    r->release();
+    call->force_release();
+    return LT_OK;
+  } catch (Error* err) {
+    std::string msg = err->toString(lisp);
+    err->release();
+    if (call) call->force_release();
+    return lt_fail("%s", msg.c_str());
+  }
+}
+
 /* The parameter name as declared in the deflib: LispE refuses a parameter
  * whose name is one of its instructions (data, list, size, min, max ...), so
  * those get a prefix. The name only matters inside the deflib. */
@@ -86,6 +121,8 @@ static const char* type_names[LT_H_KIND_COUNT] = {
     "torch_optimizer_",    // LT_H_OPTIMIZER
     "torch_scheduler_",    // LT_H_SCHEDULER
     "torch_tokenizer_",    // LT_H_TOKENIZER
+    "torch_hf_model_",     // LT_H_HF_MODEL
+    "torch_kv_cache_",     // LT_H_KV_CACHE
 };
 
 /* LispE::createNewType records the name as a data type (patterns, `type`);
@@ -116,6 +153,7 @@ static bool register_all(LispE* lisp) {
     return false;
   }
   for (int k = 1; k < LT_H_KIND_COUNT; k++) handle_types[k] = new_type(lisp, type_names[k]);
+  lt_set_invoker(invoke);
 
   ops.add = lt_primitive_find("tensor_add");
   ops.sub = lt_primitive_find("tensor_sub");

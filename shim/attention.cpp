@@ -345,6 +345,8 @@ at::Tensor flash_attention(const at::Tensor &q, const at::Tensor &k, const at::T
   return in.three_d ? out.squeeze(1) : out;
 }
 
+}  // namespace
+
 // as torch.nn.functional.scaled_dot_product_attention; rows that attend to
 // no key give zeros (as attention_math), with finite gradients
 at::Tensor sdpa(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask, double dropout, bool causal,
@@ -372,6 +374,8 @@ at::Tensor sdpa(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, c
   if (dead.defined()) out = out.masked_fill(dead, 0.0);
   return in.three_d ? out.squeeze(1) : out;
 }
+
+namespace {
 
 // Multi-head attention through the memory-efficient path: q/k/v/out
 // projections named as Mha's (q_proj, k_proj, v_proj, out_proj), so that the

@@ -29,6 +29,12 @@ at::Tensor attention_math(const at::Tensor &q, const at::Tensor &k, const at::Te
                           const at::Tensor &mask, double scale, bool causal, double dropout,
                           bool training);
 
+// torch.nn.functional.scaled_dot_product_attention on every libtorch (the
+// fused kernel where there is one); causal with Lq < Lk is aligned
+// bottom-right (queries are the last Lq positions, as with a KV cache)
+at::Tensor sdpa(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask, double dropout,
+                bool causal, c10::optional<double> scale);
+
 lts_module *wrap_module(std::shared_ptr<LtModule> m);
 // activation checkpointing: recomputes m.forward in backward
 at::Tensor checkpointed_forward(const std::shared_ptr<LtModule> &m, const at::Tensor &x,

@@ -19,10 +19,13 @@ static _Thread_local int err_fresh; /* lt_fail ran since the last failed call */
 const char *lt_last_error(void) { return err_text; }
 
 int lt_fail(const char *fmt, ...) {
+  /* through a copy: the arguments may include lt_last_error() itself */
+  char msg[sizeof err_text];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err_text, sizeof err_text, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  memcpy(err_text, msg, sizeof err_text);
   err_fresh = 1;
   return LT_ERROR;
 }
@@ -42,6 +45,17 @@ static int failed(const lt_primitive *p) {
 
 int lt_fail_shim(void) { return lt_fail("%s", lts_last_error()); }
 
+static lt_invoker invoker;
+
+void lt_set_invoker(lt_invoker f) { invoker = f; }
+
+int lt_invoke(const lt_value *fn, const lt_value *args, int nargs, lt_value *result) {
+  if (result) *result = lt_nil();
+  if (!invoker) return lt_fail("no interpreter to call the function back");
+  if (fn->kind != LT_CALLABLE) return lt_fail("%s is not a function", lt_kind_name(fn));
+  return invoker(fn, args, nargs, result);
+}
+
 /* ---- the sections ---- */
 static const struct {
   const lt_row *rows;
@@ -56,13 +70,14 @@ static const struct {
     {lt_rows_attention, 7},
     {lt_rows_persistence, 8},
     {lt_rows_tokenizers, 9},
+    {lt_rows_hf, 10},
 };
 
 static const char *section_titles[] = {
     "", "Tensors: creation and conversion", "Tensors: arithmetic, math, activations",
     "Tensors: shape, indexing, reductions, sampling", "Devices and runtime",
     "Autograd, optimizers, schedulers, losses", "Neural network modules", "Attention", "Persistence",
-    "Tokenizers",
+    "Tokenizers", "Hugging Face models and generation",
 };
 
 const char *lt_section_title(int s) {
@@ -157,6 +172,7 @@ static void build_table(void) {
   lt_tensor_kind_init();
   lt_tokenizer_kind_init();
   lt_nn_kinds_init();
+  lt_hf_kinds_init();
   int total = 0;
   for (size_t a = 0; a < sizeof areas / sizeof *areas; a++)
     for (const lt_row *r = areas[a].rows; r->name; r++) total++;

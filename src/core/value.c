@@ -151,6 +151,7 @@ const char *lt_kind_name(const lt_value *v) {
     return ops ? ops->article_name : "an unknown object";
   }
   case LT_CALLABLE: return "a function";
+  case LT_OPAQUE: return "a LispE value";
   }
   return "an unknown value";
 }

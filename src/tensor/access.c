@@ -7,6 +7,7 @@
 char *lt_handle_repr(lt_handle h) {
   if (h.kind == LT_H_TENSOR) return lt_tensor_repr((lts_tensor *)h.ptr);
   if (h.kind == LT_H_TOKENIZER) return lt_tokenizer_repr(h.ptr);
+  if (h.kind == LT_H_HF_MODEL || h.kind == LT_H_KV_CACHE) return lt_hf_repr(h);
   if (h.kind == LT_H_MODULE) {
     char *d = (char *)malloc(256);
     lts_module_describe((lts_module *)h.ptr, d, 256);

@@ -1,0 +1,471 @@
+// hf.cpp - section 10: Hugging Face causal language models of the Llama
+// family (Llama 2/3/3.x, Mistral, Qwen2/2.5, Qwen3, SmolLM, TinyLlama), their
+// KV cache and token generation.
+//
+// The numerics follow transformers' modeling_llama/qwen2/qwen3/mistral: RMSNorm
+// computed in float32 and cast back before the weight multiplies; rotary
+// frequencies in float32 (with the "linear" or "llama3" rescaling), applied
+// with rotate_half to q and k after the optional q/k norms; grouped-query
+// attention by repeating key/value heads; causal (optionally sliding-window)
+// attention; SiLU-gated MLP; tied or separate output head. Biases are used
+// wherever the checkpoint has them (Qwen2's q/k/v, attention_bias, mlp_bias).
+#include <ATen/CPUGeneratorImpl.h>
+#include <cmath>
+#include <unordered_map>
+#include "nn_internal.h"
+
+namespace lts {
+namespace {
+
+std::atomic<int64_t> live_models{0}, live_caches{0};
+
+struct Layer {
+  at::Tensor in_norm, post_norm, q, k, v, o, qb, kb, vb, ob, q_norm, k_norm, gate, up, down, gate_b, up_b, down_b;
+};
+
+at::Tensor rms_norm(const at::Tensor &x, const at::Tensor &w, double eps) {
+  at::ScalarType acc = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  at::Tensor xf = x.to(acc);
+  xf = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return w * xf.to(x.scalar_type());
+}
+
+at::Tensor rotate_half(const at::Tensor &x) {
+  int64_t h = x.size(-1) / 2;
+  return at::cat({x.slice(-1, h).neg(), x.slice(-1, 0, h)}, -1);
+}
+
+std::string shape_str(const at::Tensor &t) { return c10::str(t.sizes()); }
+
+}  // namespace
+
+struct HfModel {
+  lts_hf_config cfg;
+  std::vector<std::string> names;           // file order
+  std::unordered_map<std::string, at::Tensor> weights;
+  at::Tensor embed, final_norm, head, inv_freq;
+  std::vector<Layer> layers;
+
+  at::Tensor need(const std::string &name, std::vector<int64_t> shape) {
+    auto it = weights.find(name);
+    if (it == weights.end()) throw std::invalid_argument("the checkpoint has no weight " + name);
+    if (it->second.sizes() != at::IntArrayRef(shape))
+      throw std::invalid_argument("weight " + name + " has shape " + shape_str(it->second) + ", the config asks for " +
+                                  c10::str(at::IntArrayRef(shape)));
+    return it->second;
+  }
+  at::Tensor maybe(const std::string &name, std::vector<int64_t> shape) {
+    return weights.count(name) ? need(name, std::move(shape)) : at::Tensor();
+  }
+
+  void bind() {
+    const lts_hf_config &c = cfg;
+    int64_t qd = c.heads * c.head_dim, kvd = c.kv_heads * c.head_dim;
+    embed = need("model.embed_tokens.weight", {c.vocab, c.hidden});
+    final_norm = need("model.norm.weight", {c.hidden});
+    head = weights.count("lm_head.weight") ? need("lm_head.weight", {c.vocab, c.hidden}) : at::Tensor();
+    if (!head.defined()) {
+      if (!c.tie_embeddings) throw std::invalid_argument("the checkpoint has no lm_head.weight and tie_word_embeddings is false");
+      head = embed;
+    }
+    layers.resize((size_t)c.layers);
+    for (int64_t i = 0; i < c.layers; i++) {
+      std::string p = "model.layers." + std::to_string(i) + ".";
+      Layer &L = layers[(size_t)i];
+      L.in_norm = need(p + "input_layernorm.weight", {c.hidden});
+      L.post_norm = need(p + "post_attention_layernorm.weight", {c.hidden});
+      L.q = need(p + "self_attn.q_proj.weight", {qd, c.hidden});
+      L.k = need(p + "self_attn.k_proj.weight", {kvd, c.hidden});
+      L.v = need(p + "self_attn.v_proj.weight", {kvd, c.hidden});
+      L.o = need(p + "self_attn.o_proj.weight", {c.hidden, qd});
+      L.qb = maybe(p + "self_attn.q_proj.bias", {qd});
+      L.kb = maybe(p + "self_attn.k_proj.bias", {kvd});
+      L.vb = maybe(p + "self_attn.v_proj.bias", {kvd});
+      L.ob = maybe(p + "self_attn.o_proj.bias", {c.hidden});
+      L.q_norm = maybe(p + "self_attn.q_norm.weight", {c.head_dim});
+      L.k_norm = maybe(p + "self_attn.k_norm.weight", {c.head_dim});
+      L.gate = need(p + "mlp.gate_proj.weight", {c.intermediate, c.hidden});
+      L.up = need(p + "mlp.up_proj.weight", {c.intermediate, c.hidden});
+      L.down = need(p + "mlp.down_proj.weight", {c.hidden, c.intermediate});
+      L.gate_b = maybe(p + "mlp.gate_proj.bias", {c.intermediate});
+      L.up_b = maybe(p + "mlp.up_proj.bias", {c.intermediate});
+      L.down_b = maybe(p + "mlp.down_proj.bias", {c.hidden});
+    }
+  }
+
+  // transformers' _compute_default/linear/llama3_parameters, in float32
+  void rope_frequencies(const at::Device &dev) {
+    const lts_hf_config &c = cfg;
+    at::Tensor f = 1.0 / at::pow(c.rope_theta, at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / (double)c.head_dim);
+    if (c.rope_kind == LTS_ROPE_LINEAR) f = f / c.rope_factor;
+    if (c.rope_kind == LTS_ROPE_LLAMA3) {
+      double old = (double)c.rope_original_max, lo = old / c.rope_low_freq, hi = old / c.rope_high_freq;
+      at::Tensor wavelen = 2 * M_PI / f;
+      at::Tensor scaled = at::where(wavelen > lo, f / c.rope_factor, f);
+      at::Tensor smooth = (old / wavelen - c.rope_low_freq) / (c.rope_high_freq - c.rope_low_freq);
+      at::Tensor smoothed = (1 - smooth) * scaled / c.rope_factor + smooth * scaled;
+      at::Tensor medium = (wavelen >= hi).logical_and(wavelen <= lo);
+      f = at::where(medium, smoothed, scaled);
+    }
+    inv_freq = f.to(dev);
+  }
+
+  int64_t dev_check_ids(const at::Tensor &ids) const {
+    if (ids.dim() != 2) throw std::invalid_argument("token ids must be [batch, seq], got " + shape_str(ids));
+    if (at::isFloatingType(ids.scalar_type()) || ids.scalar_type() == at::kBool)
+      throw std::invalid_argument("token ids must be integers, got " + std::string(c10::toString(ids.scalar_type())));
+    if (ids.numel() > 0) {
+      int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+      if (lo < 0 || hi >= cfg.vocab)
+        throw std::out_of_range("token id " + std::to_string(lo < 0 ? lo : hi) + " is out of range [0, " + std::to_string(cfg.vocab) + ")");
+    }
+    return ids.size(1);
+  }
+
+  at::Tensor embeddings(const at::Tensor &ids) {
+    dev_check_ids(ids);
+    return at::embedding(embed, ids.to(embed.device(), at::kLong));
+  }
+
+  at::Tensor forward(const at::Tensor &ids, lts_hf_cache *cache, bool manual);
+};
+
+}  // namespace lts
+
+struct lts_hf_model {
+  std::shared_ptr<lts::HfModel> m;
+  std::atomic<int> refs{1};
+};
+
+// Per layer the keys and values seen so far ([B, kv_heads, len, head_dim]);
+// `pos` counts every position ever fed (rotary positions go on counting when
+// the oldest entries are dropped past max_len).
+struct lts_hf_cache {
+  std::shared_ptr<lts::HfModel> model;
+  std::vector<at::Tensor> k, v;
+  int64_t pos = 0, max_len = 0;
+  std::atomic<int> refs{1};
+};
+
+namespace lts {
+
+at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool manual) {
+  const lts_hf_config &c = cfg;
+  int64_t L = dev_check_ids(ids_in), B = ids_in.size(0);
+  if (L == 0) throw std::invalid_argument("token ids must hold at least one position");
+  if (cache && cache->model.get() != this) throw std::invalid_argument("the KV cache belongs to another model");
+  if (cache && !cache->k.empty() && cache->k[0].size(0) != B)
+    throw std::invalid_argument("the KV cache holds a batch of " + std::to_string(cache->k[0].size(0)) + ", got " + std::to_string(B) +
+                                " (reset it first)");
+  int64_t past = cache ? cache->pos : 0;
+  at::Tensor x = at::embedding(embed, ids_in.to(embed.device(), at::kLong));
+  at::Tensor pos = at::arange(past, past + L, at::TensorOptions().dtype(at::kFloat).device(embed.device()));
+  at::Tensor freqs = pos.unsqueeze(1) * inv_freq.unsqueeze(0);  // [L, D/2]
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  double scale = 1.0 / std::sqrt((double)c.head_dim);
+  int64_t rep = c.heads / c.kv_heads;
+  for (size_t li = 0; li < layers.size(); li++) {
+    Layer &ly = layers[li];
+    at::Tensor h = rms_norm(x, ly.in_norm, c.rms_eps);
+    at::Tensor q = at::linear(h, ly.q, ly.qb).view({B, L, c.heads, c.head_dim});
+    at::Tensor k = at::linear(h, ly.k, ly.kb).view({B, L, c.kv_heads, c.head_dim});
+    at::Tensor v = at::linear(h, ly.v, ly.vb).view({B, L, c.kv_heads, c.head_dim}).transpose(1, 2);
+    if (ly.q_norm.defined()) q = rms_norm(q, ly.q_norm, c.rms_eps);
+    if (ly.k_norm.defined()) k = rms_norm(k, ly.k_norm, c.rms_eps);
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (cache) {
+      if (cache->k.size() > li && cache->k[li].defined()) {
+        k = at::cat({cache->k[li], k}, 2);
+        v = at::cat({cache->v[li], v}, 2);
+      }
+      if (cache->k.size() <= li) {
+        cache->k.resize(layers.size());
+        cache->v.resize(layers.size());
+      }
+      // the cache keeps at most max_len positions (the newest)
+      int64_t keep = k.size(2);
+      if (cache->max_len > 0 && keep > cache->max_len) keep = cache->max_len;
+      cache->k[li] = k.slice(2, k.size(2) - keep);
+      cache->v[li] = v.slice(2, v.size(2) - keep);
+    }
+    int64_t lk = k.size(2), first = past + L - lk;  // position of the first key
+    if (rep > 1) {
+      k = k.repeat_interleave(rep, 1);
+      v = v.repeat_interleave(rep, 1);
+    }
+    // query i (position past+i) sees key j (position first+j) when
+    // first+j <= past+i: the causal triangle aligned bottom-right, which sdpa
+    // and attention_math apply themselves; a window W also needs
+    // past+i - (first+j) < W, as a mask
+    at::Tensor mask;
+    if (c.sliding_window > 0 && past + L - first > c.sliding_window) {
+      auto opt = at::TensorOptions().dtype(at::kLong).device(x.device());
+      at::Tensor qi = at::arange(past, past + L, opt).unsqueeze(1), kj = at::arange(first, first + lk, opt).unsqueeze(0);
+      mask = (kj <= qi).logical_and(qi - kj < c.sliding_window);
+    }
+    at::Tensor a;
+    if (manual) {
+      bool causal = !mask.defined() && L > 1;
+      a = attention_math(q, k, v, mask, scale, causal, 0.0, false);
+    } else {
+      a = sdpa(q, k, v, mask, 0.0, !mask.defined() && L > 1, scale);
+    }
+    a = a.transpose(1, 2).reshape({B, L, c.heads * c.head_dim});
+    x = x + at::linear(a, ly.o, ly.ob);
+    h = rms_norm(x, ly.post_norm, c.rms_eps);
+    at::Tensor g = at::silu(at::linear(h, ly.gate, ly.gate_b)) * at::linear(h, ly.up, ly.up_b);
+    x = x + at::linear(g, ly.down, ly.down_b);
+  }
+  if (cache) cache->pos = past + L;
+  return at::linear(rms_norm(x, final_norm, c.rms_eps), head);
+}
+
+namespace {
+
+void check_config(const lts_hf_config &c) {
+  auto pos = [](int64_t v, const char *what) {
+    if (v <= 0) throw std::invalid_argument(std::string("config ") + what + " must be positive, got " + std::to_string(v));
+  };
+  pos(c.vocab, "vocab_size");
+  pos(c.hidden, "hidden_size");
+  pos(c.intermediate, "intermediate_size");
+  pos(c.layers, "num_hidden_layers");
+  pos(c.heads, "num_attention_heads");
+  pos(c.kv_heads, "num_key_value_heads");
+  pos(c.head_dim, "head_dim");
+  if (c.head_dim % 2) throw std::invalid_argument("config head_dim must be even (rotary), got " + std::to_string(c.head_dim));
+  if (c.heads % c.kv_heads)
+    throw std::invalid_argument("config num_attention_heads (" + std::to_string(c.heads) + ") must be a multiple of num_key_value_heads (" +
+                                std::to_string(c.kv_heads) + ")");
+  if (!(c.rms_eps > 0)) throw std::invalid_argument("config rms_norm_eps must be positive");
+  if (!(c.rope_theta > 1)) throw std::invalid_argument("config rope_theta must be greater than 1");
+  if (c.rope_kind != LTS_ROPE_DEFAULT && !(c.rope_factor > 0)) throw std::invalid_argument("config rope_scaling factor must be positive");
+  if (c.rope_kind == LTS_ROPE_LLAMA3 &&
+      (!(c.rope_low_freq > 0) || !(c.rope_high_freq > c.rope_low_freq) || c.rope_original_max <= 0))
+    throw std::invalid_argument("config rope_scaling \"llama3\" needs low_freq_factor > 0, high_freq_factor > low_freq_factor and "
+                                "original_max_position_embeddings > 0");
+}
+
+HfModel &H(lts_hf_model *m) { return *m->m; }
+
+// HF sampling order: repetition penalty, then (unless greedy) temperature,
+// top-k, top-p, softmax and one draw
+int64_t pick(at::Tensor logits, const std::vector<int64_t> &seen, const lts_hf_sampling &s, c10::optional<at::Generator> gen) {
+  logits = logits.to(at::kFloat).clone();
+  if (s.repetition_penalty != 1.0 && !seen.empty()) {
+    at::Tensor idx = at::tensor(seen, at::kLong).to(logits.device());
+    at::Tensor sc = logits.gather(0, idx);
+    sc = at::where(sc > 0, sc / s.repetition_penalty, sc * s.repetition_penalty);
+    logits.scatter_(0, idx, sc);
+  }
+  if (s.greedy || s.temperature == 0) return logits.argmax().item<int64_t>();
+  if (s.temperature != 1.0) logits = logits / s.temperature;
+  int64_t V = logits.size(0);
+  if (s.top_k > 0 && s.top_k < V) {
+    at::Tensor kth = std::get<0>(logits.topk(s.top_k)).select(0, s.top_k - 1);
+    logits = logits.masked_fill(logits < kth, -std::numeric_limits<double>::infinity());
+  }
+  if (s.top_p > 0 && s.top_p < 1.0) {
+    auto sorted = logits.sort(0, false);
+    at::Tensor cum = std::get<0>(sorted).softmax(0).cumsum(0);
+    at::Tensor drop = cum <= (1 - s.top_p);
+    drop.select(0, V - 1).fill_(false);  // the most likely token always stays
+    logits = logits.masked_fill(drop.scatter(0, std::get<1>(sorted), drop), -std::numeric_limits<double>::infinity());
+  }
+  at::Tensor probs = logits.softmax(0);
+  return at::multinomial(probs, 1, false, gen).item<int64_t>();
+}
+
+}  // namespace
+}  // namespace lts
+
+using lts::H;
+using lts::T;
+using lts::wrap;
+
+extern "C" {
+
+int lts_hf_new(const lts_hf_config *c, char *const *names, lts_tensor *const *ts, int64_t n, int dt, const char *device,
+               lts_hf_model **out) {
+  LTS_TRY({
+    lts::check_config(*c);
+    auto m = std::make_shared<lts::HfModel>();
+    m->cfg = *c;
+    c10::optional<at::Device> dev;
+    if (device) dev = at::Device(device);
+    for (int64_t i = 0; i < n; i++) {
+      std::string name = names[i];
+      if (name.size() > 19 && name.compare(name.size() - 19, 19, "rotary_emb.inv_freq") == 0) continue;  // older checkpoints
+      if (name.rfind("model.", 0) != 0 && name != "lm_head.weight") name = "model." + name;  // a bare LlamaModel
+      at::Tensor t = T(ts[i]);
+      if (dt >= 0 && t.scalar_type() != lts::to_scalar((lt_dtype)dt)) t = t.to(lts::to_scalar((lt_dtype)dt));
+      if (dev && t.device() != *dev) t = t.to(*dev);
+      if (m->weights.count(name)) throw std::invalid_argument("weight " + name + " is given twice");
+      m->names.push_back(name);
+      m->weights[name] = t.detach();
+    }
+    m->bind();
+    // every weight must have been used: anything else is another architecture
+    std::unordered_map<const c10::TensorImpl *, bool> used;
+    auto use = [&](const at::Tensor &t) { if (t.defined()) used[t.unsafeGetTensorImpl()] = true; };
+    use(m->embed); use(m->final_norm); use(m->head);
+    for (auto &L : m->layers)
+      for (const at::Tensor *t : {&L.in_norm, &L.post_norm, &L.q, &L.k, &L.v, &L.o, &L.qb, &L.kb, &L.vb, &L.ob, &L.q_norm,
+                                  &L.k_norm, &L.gate, &L.up, &L.down, &L.gate_b, &L.up_b, &L.down_b})
+        use(*t);
+    for (auto &name : m->names)
+      if (!used.count(m->weights[name].unsafeGetTensorImpl()))
+        throw std::invalid_argument("unexpected weight " + name + " (not part of a " + std::to_string(c->layers) +
+                                    "-layer Llama-family model)");
+    m->rope_frequencies(m->embed.device());
+    auto *h = new lts_hf_model();
+    h->m = std::move(m);
+    lts::live_models.fetch_add(1);
+    *out = h;
+  });
+}
+
+void lts_hf_free(lts_hf_model *m) {
+  if (m && m->refs.fetch_sub(1) == 1) {
+    lts::live_models.fetch_sub(1);
+    delete m;
+  }
+}
+
+int lts_hf_ref(lts_hf_model *m, lts_hf_model **out) {
+  m->refs.fetch_add(1);
+  *out = m;
+  return 0;
+}
+
+int64_t lts_live_hf_objects(void) { return lts::live_models.load() + lts::live_caches.load(); }
+
+void lts_hf_config_of(lts_hf_model *m, lts_hf_config *c) { *c = H(m).cfg; }
+
+int lts_hf_forward(lts_hf_model *m, lts_tensor *ids, lts_hf_cache *cache, int manual, lts_tensor **out) {
+  LTS_OUT(H(m).forward(T(ids), cache, manual != 0))
+}
+
+int lts_hf_embeddings(lts_hf_model *m, lts_tensor *ids, lts_tensor **out) { LTS_OUT(H(m).embeddings(T(ids))) }
+
+int lts_hf_weight(lts_hf_model *m, const char *name, lts_tensor **out) {
+  LTS_TRY({
+    auto &w = H(m).weights;
+    auto it = w.find(name);
+    if (it == w.end()) {
+      if (std::string(name) == "lm_head.weight" && H(m).cfg.tie_embeddings) it = w.find("model.embed_tokens.weight");
+      else throw std::invalid_argument(std::string("the model has no weight ") + name);
+    }
+    *out = wrap(it->second);
+  });
+}
+
+int lts_hf_weight_names(lts_hf_model *m, char ***names, int64_t *n) {
+  LTS_TRY({
+    auto &v = H(m).names;
+    char **a = (char **)calloc(v.size() ? v.size() : 1, sizeof(char *));
+    if (!a) throw std::bad_alloc();
+    for (size_t i = 0; i < v.size(); i++) {
+      a[i] = strdup(v[i].c_str());
+      if (!a[i]) {
+        for (size_t j = 0; j < i; j++) free(a[j]);
+        free(a);
+        throw std::bad_alloc();
+      }
+    }
+    *names = a;
+    *n = (int64_t)v.size();
+  });
+}
+
+int lts_hf_memory(lts_hf_model *m, int64_t *bytes, int64_t *params) {
+  LTS_TRY({
+    int64_t b = 0, p = 0;
+    for (auto &kv : H(m).weights) {
+      b += kv.second.numel() * (int64_t)kv.second.element_size();
+      p += kv.second.numel();
+    }
+    *bytes = b;
+    *params = p;
+  });
+}
+
+lt_dtype lts_hf_dtype(lts_hf_model *m) { return lts::from_scalar(H(m).embed.scalar_type()); }
+
+void lts_hf_device(lts_hf_model *m, char *buf, size_t n) { snprintf(buf, n, "%s", H(m).embed.device().str().c_str()); }
+
+int lts_hf_cache_new(lts_hf_model *m, int64_t max_len, lts_hf_cache **out) {
+  LTS_TRY({
+    if (max_len < 0) throw std::invalid_argument("cache length must be non-negative (0: unlimited), got " + std::to_string(max_len));
+    auto *c = new lts_hf_cache();
+    c->model = m->m;
+    c->max_len = max_len;
+    lts::live_caches.fetch_add(1);
+    *out = c;
+  });
+}
+
+void lts_hf_cache_free(lts_hf_cache *c) {
+  if (c && c->refs.fetch_sub(1) == 1) {
+    lts::live_caches.fetch_sub(1);
+    delete c;
+  }
+}
+
+int lts_hf_cache_ref(lts_hf_cache *c, lts_hf_cache **out) {
+  c->refs.fetch_add(1);
+  *out = c;
+  return 0;
+}
+
+void lts_hf_cache_reset(lts_hf_cache *c) {
+  c->k.clear();
+  c->v.clear();
+  c->pos = 0;
+}
+
+int64_t lts_hf_cache_position(lts_hf_cache *c) { return c->pos; }
+
+int64_t lts_hf_cache_length(lts_hf_cache *c) { return c->k.empty() || !c->k[0].defined() ? 0 : c->k[0].size(2); }
+
+int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos, int64_t max_new,
+                    const lts_hf_sampling *s, lts_token_cb cb, void *ctx, int64_t **tokens, int64_t *n_out) {
+  *tokens = NULL;
+  *n_out = 0;
+  LTS_TRY({
+    if (n <= 0) throw std::invalid_argument("the prompt must hold at least one token");
+    if (max_new < 0) throw std::invalid_argument("the number of new tokens must be non-negative");
+    if (s->temperature < 0) throw std::invalid_argument("temperature must be non-negative");
+    if (s->repetition_penalty <= 0) throw std::invalid_argument("repetition_penalty must be positive");
+    if (s->top_p < 0 || s->top_p > 1) throw std::invalid_argument("top_p must be in [0, 1]");
+    lts::HfModel &model = H(m);
+    at::NoGradGuard nograd;
+    c10::optional<at::Generator> gen;
+    if (s->has_seed) gen = at::make_generator<at::CPUGeneratorImpl>(s->seed);
+    lts_hf_cache cache;
+    cache.model = m->m;
+    std::vector<int64_t> seen(prompt, prompt + n), made;
+    made.reserve((size_t)max_new);
+    at::Tensor ids = at::tensor(seen, at::kLong).view({1, n});
+    while ((int64_t)made.size() < max_new) {
+      at::Tensor logits = model.forward(ids, &cache, false).select(0, 0).select(0, -1);
+      int64_t tok = lts::pick(logits, seen, *s, gen);
+      made.push_back(tok);
+      seen.push_back(tok);
+      if (cb && cb(ctx, tok)) throw std::runtime_error("generation stopped: the token callback failed");
+      if (std::find(eos, eos + n_eos, tok) != eos + n_eos) break;
+      ids = at::tensor(std::vector<int64_t>{tok}, at::kLong).view({1, 1});
+    }
+    int64_t *a = (int64_t *)malloc((made.size() ? made.size() : 1) * sizeof(int64_t));
+    if (!a) throw std::bad_alloc();
+    std::copy(made.begin(), made.end(), a);
+    *tokens = a;
+    *n_out = (int64_t)made.size();
+  });
+}
+
+}  // extern "C"
