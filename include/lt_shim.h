@@ -328,6 +328,15 @@ int lts_hf_memory(lts_hf_model *m, int64_t *bytes, int64_t *params);
 lt_dtype lts_hf_dtype(lts_hf_model *m);
 void lts_hf_device(lts_hf_model *m, char *buf, size_t n);
 
+/* moves every weight to device (a cache made before holds the old device's tensors) */
+int lts_hf_to(lts_hf_model *m, const char *device);
+/* Recording of the attention probabilities [batch, heads, seq, keys] of each
+ * layer during forward (plain softmax attention while on); off drops them. */
+int lts_hf_record_attention(lts_hf_model *m, int on);
+int64_t lts_hf_attention_count(lts_hf_model *m);   /* layers recorded */
+/* *out NULL when the layer has no record (no forward since recording began) */
+int lts_hf_attention_scores(lts_hf_model *m, int64_t layer, lts_tensor **out);
+
 /* A KV cache for one model; max_len > 0 keeps only the newest max_len
  * positions (rotary positions go on counting), 0 keeps all. */
 int lts_hf_cache_new(lts_hf_model *m, int64_t max_len, lts_hf_cache **out);
@@ -353,6 +362,11 @@ typedef int (*lts_token_cb)(void *ctx, int64_t token);
 int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos,
                     int64_t max_new, const lts_hf_sampling *s, lts_token_cb cb, void *ctx,
                     int64_t **tokens, int64_t *n_out);
+
+/* Beam search (greedy, deterministic) of num_beams beams; returns the best
+ * hypothesis' new tokens (ending in eos when it finished). */
+int lts_hf_beam_search(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos,
+                       int64_t max_new, int64_t beams, double length_penalty, int64_t **tokens, int64_t *n_out);
 
 #ifdef __cplusplus
 }

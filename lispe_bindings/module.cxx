@@ -123,6 +123,7 @@ static const char* type_names[LT_H_KIND_COUNT] = {
     "torch_tokenizer_",    // LT_H_TOKENIZER
     "torch_hf_model_",     // LT_H_HF_MODEL
     "torch_kv_cache_",     // LT_H_KV_CACHE
+    "torch_generator_",    // LT_H_GENERATOR
 };
 
 /* LispE::createNewType records the name as a data type (patterns, `type`);

@@ -45,6 +45,9 @@ struct HfModel {
   std::unordered_map<std::string, at::Tensor> weights;
   at::Tensor embed, final_norm, head, inv_freq;
   std::vector<Layer> layers;
+  // attention probabilities of the last forward, per layer, when recording
+  bool record = false;
+  std::vector<at::Tensor> scores;
 
   at::Tensor need(const std::string &name, std::vector<int64_t> shape) {
     auto it = weights.find(name);
@@ -208,7 +211,16 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
       mask = (kj <= qi).logical_and(qi - kj < c.sliding_window);
     }
     at::Tensor a;
-    if (manual) {
+    if (record) {
+      // the probabilities themselves: softmax in float32 as transformers' eager path
+      at::Tensor sc = at::matmul(q, k.transpose(-2, -1)) * scale;
+      at::Tensor keep = mask.defined() ? mask : at::ones({L, lk}, q.options().dtype(at::kBool)).tril(lk - L);
+      sc = sc.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+      at::Tensor p = at::softmax(sc, -1, at::kFloat).to(q.scalar_type());
+      if (scores.size() != layers.size()) scores.resize(layers.size());
+      scores[li] = p.detach();
+      a = at::matmul(p, v);
+    } else if (manual) {
       bool causal = !mask.defined() && L > 1;
       a = attention_math(q, k, v, mask, scale, causal, 0.0, false);
     } else {
@@ -398,6 +410,44 @@ lt_dtype lts_hf_dtype(lts_hf_model *m) { return lts::from_scalar(H(m).embed.scal
 
 void lts_hf_device(lts_hf_model *m, char *buf, size_t n) { snprintf(buf, n, "%s", H(m).embed.device().str().c_str()); }
 
+int lts_hf_to(lts_hf_model *m, const char *device) {
+  LTS_TRY({
+    lts::HfModel &model = H(m);
+    at::Device dev(device);
+    if (dev == model.embed.device()) return 0;
+    // every tensor moves, then the model's references are rebound to them
+    std::unordered_map<std::string, at::Tensor> moved;
+    for (auto &kv : model.weights) moved[kv.first] = kv.second.to(dev);
+    model.weights.swap(moved);
+    model.bind();
+    model.inv_freq = model.inv_freq.to(dev);
+    model.scores.clear();
+  });
+}
+
+int lts_hf_record_attention(lts_hf_model *m, int on) {
+  H(m).record = on != 0;
+  if (!on) H(m).scores.clear();
+  return 0;
+}
+
+int64_t lts_hf_attention_count(lts_hf_model *m) {
+  int64_t n = 0;
+  for (auto &t : H(m).scores) n += t.defined();
+  return n;
+}
+
+int lts_hf_attention_scores(lts_hf_model *m, int64_t layer, lts_tensor **out) {
+  *out = NULL;
+  LTS_TRY({
+    auto &sc = H(m).scores;
+    int64_t n = (int64_t)H(m).layers.size();
+    if (layer < 0 || layer >= n)
+      throw std::out_of_range("layer " + std::to_string(layer) + " is out of range [0, " + std::to_string(n) + ")");
+    if ((size_t)layer < sc.size() && sc[(size_t)layer].defined()) *out = wrap(sc[(size_t)layer]);
+  });
+}
+
 int lts_hf_cache_new(lts_hf_model *m, int64_t max_len, lts_hf_cache **out) {
   LTS_TRY({
     if (max_len < 0) throw std::invalid_argument("cache length must be non-negative (0: unlimited), got " + std::to_string(max_len));
@@ -465,6 +515,92 @@ int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int
     std::copy(made.begin(), made.end(), a);
     *tokens = a;
     *n_out = (int64_t)made.size();
+  });
+}
+
+// Beam search as transformers' (no sampling): each step extends every beam
+// by every token, scores the candidates by their summed log-probabilities,
+// and keeps the num_beams best that do not end in eos; a candidate ending in
+// eos becomes a finished hypothesis scored sum / generated_len^length_penalty
+// (the best num_beams are kept). It stops when num_beams hypotheses are
+// finished and no running beam can beat the worst of them, or after max_new
+// tokens, where the running beams count as hypotheses too. The beams share
+// one KV cache of batch num_beams, reordered after each step.
+int lts_hf_beam_search(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos, int64_t max_new,
+                       int64_t beams, double length_penalty, int64_t **tokens, int64_t *n_out) {
+  *tokens = NULL;
+  *n_out = 0;
+  LTS_TRY({
+    if (n <= 0) throw std::invalid_argument("the prompt must hold at least one token");
+    if (beams <= 0) throw std::invalid_argument("the number of beams must be positive, got " + std::to_string(beams));
+    if (max_new < 0) throw std::invalid_argument("the number of new tokens must be non-negative");
+    lts::HfModel &model = H(m);
+    at::NoGradGuard nograd;
+    lts_hf_cache cache;
+    cache.model = m->m;
+    auto is_eos = [&](int64_t t) { return std::find(eos, eos + n_eos, t) != eos + n_eos; };
+    struct Hyp {
+      double score;
+      std::vector<int64_t> toks;
+    };
+    std::vector<Hyp> done;
+    auto add_done = [&](double sum, std::vector<int64_t> toks) {
+      double sc = sum / std::pow((double)toks.size(), length_penalty);
+      done.push_back({sc, std::move(toks)});
+      std::sort(done.begin(), done.end(), [](const Hyp &a, const Hyp &b) { return a.score > b.score; });
+      if ((int64_t)done.size() > beams) done.pop_back();
+    };
+    std::vector<std::vector<int64_t>> seqs(1);
+    std::vector<double> sums(1, 0.0);
+    at::Tensor logits = model.forward(at::tensor(std::vector<int64_t>(prompt, prompt + n), at::kLong).view({1, n}), &cache, false);
+    for (int64_t step = 0; step < max_new; step++) {
+      int64_t nb = (int64_t)seqs.size();
+      at::Tensor lp = at::log_softmax(logits.select(1, -1).to(at::kFloat), -1).cpu();  // [nb, V]
+      int64_t V = lp.size(1);
+      at::Tensor total = lp + at::tensor(sums, at::kDouble).to(at::kFloat).unsqueeze(1);
+      int64_t want = std::min<int64_t>(nb * V, (1 + (int64_t)n_eos) * beams);
+      auto top = total.view({-1}).topk(want);
+      auto vals = std::get<0>(top).contiguous(), idx = std::get<1>(top).contiguous();
+      std::vector<std::vector<int64_t>> next;
+      std::vector<double> next_sums;
+      std::vector<int64_t> from, toks;
+      for (int64_t i = 0; i < want && (int64_t)next.size() < beams; i++) {
+        int64_t b = idx[i].item<int64_t>() / V, t = idx[i].item<int64_t>() % V;
+        double sc = vals[i].item<double>();
+        std::vector<int64_t> seq = seqs[(size_t)b];
+        seq.push_back(t);
+        if (is_eos(t)) {
+          // only candidates among the best num_beams may finish
+          if (i < beams) add_done(sc, std::move(seq));
+          continue;
+        }
+        next.push_back(std::move(seq));
+        next_sums.push_back(sc);
+        from.push_back(b);
+        toks.push_back(t);
+      }
+      if (next.empty()) break;
+      seqs.swap(next);
+      sums.swap(next_sums);
+      int64_t cur = step + 1;
+      if ((int64_t)done.size() == beams &&
+          *std::max_element(sums.begin(), sums.end()) / std::pow((double)cur, length_penalty) <= done.back().score)
+        break;
+      if (step + 1 == max_new) break;
+      at::Tensor sel = at::tensor(from, at::kLong).to(model.embed.device());
+      for (size_t li = 0; li < cache.k.size(); li++) {
+        cache.k[li] = cache.k[li].expand({nb, -1, -1, -1}).index_select(0, sel);
+        cache.v[li] = cache.v[li].expand({nb, -1, -1, -1}).index_select(0, sel);
+      }
+      logits = model.forward(at::tensor(toks, at::kLong).view({(int64_t)toks.size(), 1}), &cache, false);
+    }
+    for (size_t i = 0; i < seqs.size(); i++) add_done(sums[i], seqs[i]);
+    const std::vector<int64_t> &best = done.front().toks;
+    int64_t *a = (int64_t *)malloc((best.size() ? best.size() : 1) * sizeof(int64_t));
+    if (!a) throw std::bad_alloc();
+    std::copy(best.begin(), best.end(), a);
+    *tokens = a;
+    *n_out = (int64_t)best.size();
   });
 }
 

@@ -30,10 +30,12 @@ extern const lt_row lt_rows_attention[];    /* src/nn/attention.c */
 extern const lt_row lt_rows_persistence[];  /* src/persist/ */
 extern const lt_row lt_rows_tokenizers[];   /* src/tokenizers/ */
 extern const lt_row lt_rows_hf[];           /* src/hf/ */
+extern const lt_row lt_rows_generator[];    /* src/hf/generator.c */
 void lt_nn_kinds_init(void);                /* module, optimizer, scheduler handles */
 char *lt_tokenizer_repr(void *p);           /* malloc'd, e.g. "Simple Tokenizer (vocab size: 4)" */
 void lt_tensor_kind_init(void);
 void lt_hf_kinds_init(void);                /* HF model, KV cache handles */
+void lt_generator_kind_init(void);
 char *lt_hf_repr(lt_handle h);              /* malloc'd, e.g. "hf_model(llama, 2 layers, path)" */
 void lt_tokenizer_kind_init(void);
 

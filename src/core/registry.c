@@ -71,6 +71,7 @@ static const struct {
     {lt_rows_persistence, 8},
     {lt_rows_tokenizers, 9},
     {lt_rows_hf, 10},
+    {lt_rows_generator, 10},
 };
 
 static const char *section_titles[] = {
@@ -173,6 +174,7 @@ static void build_table(void) {
   lt_tokenizer_kind_init();
   lt_nn_kinds_init();
   lt_hf_kinds_init();
+  lt_generator_kind_init();
   int total = 0;
   for (size_t a = 0; a < sizeof areas / sizeof *areas; a++)
     for (const lt_row *r = areas[a].rows; r->name; r++) total++;

@@ -12,9 +12,16 @@ typedef struct {
   char *name;                    /* the path or name it was loaded under */
   double temperature, top_p, repetition_penalty;
   int64_t top_k, max_cache_len, max_seq_len;
-  int use_kv_cache, manual_attention;
+  int use_kv_cache, manual_attention, output_attentions;
   int refs;                      /* atomic */
 } lt_hf;
+
+/* a model argument: a handle, or the name a model was loaded under */
+int lt_hf_model_arg(const lt_value *v, int argi, lt_hf **out);
+void lt_hf_retain(lt_hf *h);
+void lt_hf_release(lt_hf *h);
+/* token ids of one sequence (tensor, list, number; nil gives none) as a malloc'd array */
+int lt_hf_read_ids(const lt_value *v, int argi, const char *pname, int64_t **ids, int64_t *n);
 
 /* Reads dir/config.json into *c; model_type (llama, mistral, qwen2, qwen3)
  * into type. Unsupported features are errors (lt_fail). */

@@ -9,15 +9,16 @@
 
 /* ---- handles ---- */
 
-static void hf_release(void *p) {
-  lt_hf *h = (lt_hf *)p;
+void lt_hf_release(lt_hf *h) {
   if (!h || __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
   lts_hf_free(h->m);
   free(h->name);
   free(h);
 }
+void lt_hf_retain(lt_hf *h) { __atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED); }
+static void hf_release(void *p) { lt_hf_release((lt_hf *)p); }
 static int hf_retain(void *p, void **out) {
-  __atomic_add_fetch(&((lt_hf *)p)->refs, 1, __ATOMIC_RELAXED);
+  lt_hf_retain((lt_hf *)p);
   *out = p;
   return LT_OK;
 }
@@ -55,8 +56,7 @@ static int n_named, cap_named;
 
 /* records h under its name, replacing an earlier model of that name */
 static void remember(lt_hf *h) {
-  void *ref;
-  hf_retain(h, &ref);
+  lt_hf_retain(h);
   lt_hf *old = NULL;
   pthread_mutex_lock(&names_mu);
   int i = 0;
@@ -68,8 +68,8 @@ static void remember(lt_hf *h) {
     i = -1;
   if (i >= 0) named[i] = h;
   pthread_mutex_unlock(&names_mu);
-  if (i < 0) hf_release(h);  /* out of memory: the handle still works */
-  hf_release(old);
+  if (i < 0) lt_hf_release(h);  /* out of memory: the handle still works */
+  if (old) lt_hf_release(old);
 }
 
 static lt_hf *find_named(const char *name, size_t len) {
@@ -82,7 +82,7 @@ static lt_hf *find_named(const char *name, size_t len) {
 }
 
 /* a model argument: a handle, or the name a model was loaded under */
-static int model_arg(const lt_value *v, int argi, lt_hf **out) {
+int lt_hf_model_arg(const lt_value *v, int argi, lt_hf **out) {
   if (v->kind == LT_HANDLE && v->u.h.kind == LT_H_HF_MODEL) {
     *out = (lt_hf *)v->u.h.ptr;
     return LT_OK;
@@ -98,7 +98,7 @@ static int model_arg(const lt_value *v, int argi, lt_hf **out) {
 
 #define MODEL(i, var) \
   lt_hf *var;         \
-  if (model_arg(&a[i], i + 1, &var) != LT_OK) return LT_ERROR
+  if (lt_hf_model_arg(&a[i], i + 1, &var) != LT_OK) return LT_ERROR
 
 static int cache_arg(const lt_value *v, int argi, lts_hf_cache **out) {
   *out = NULL;
@@ -149,7 +149,8 @@ static void progress(void *p, int done, int total) {
 static int read_settings(const lt_value *cfg, lt_hf *h, lts_hf_config *c, int *dt, char *dev, size_t devn,
                          const lt_value **prog) {
   static const char *keys[] = {"device", "dtype", "max_seq_len", "rope_scaling", "temperature", "top_p", "top_k",
-                               "repetition_penalty", "use_kv_cache", "max_cache_len", "manual_attention", "progress"};
+                               "repetition_penalty", "use_kv_cache", "max_cache_len", "manual_attention", "output_attentions",
+                               "progress"};
   h->temperature = 1.0;
   h->top_p = 1.0;
   h->repetition_penalty = 1.0;
@@ -177,8 +178,12 @@ static int read_settings(const lt_value *cfg, lt_hf *h, lts_hf_config *c, int *d
     } else if (strcmp(k, "progress") == 0) {
       if (v->kind != LT_CALLABLE) return lt_fail("config \"progress\" must be a function (done total)");
       *prog = v;
-    } else if (strcmp(k, "use_kv_cache") == 0 || strcmp(k, "manual_attention") == 0) {
-      *(k[0] == 'u' ? &h->use_kv_cache : &h->manual_attention) = lt_as_bool(v);
+    } else if (strcmp(k, "use_kv_cache") == 0) {
+      h->use_kv_cache = lt_as_bool(v);
+    } else if (strcmp(k, "manual_attention") == 0) {
+      h->manual_attention = lt_as_bool(v);
+    } else if (strcmp(k, "output_attentions") == 0) {
+      h->output_attentions = lt_as_bool(v);
     } else if (!num) {
       return lt_fail("config \"%s\" must be a number, got %s", k, lt_kind_name(v));
     } else if (strcmp(k, "rope_scaling") == 0) {
@@ -232,9 +237,10 @@ static int load(const char *dir, const char *name, const lt_value *cfg, lt_value
   lt_value_clear(&w);
   if (rc == LT_OK && !(h->name = strdup(name))) rc = lt_fail("out of memory");
   if (rc != LT_OK) {
-    hf_release(h);
+    lt_hf_release(h);
     return LT_ERROR;
   }
+  if (h->output_attentions) lts_hf_record_attention(h->m, 1);
   remember(h);
   *out = lt_handle_value(LT_H_HF_MODEL, h);
   return LT_OK;
@@ -311,7 +317,7 @@ static int on_token(void *p, int64_t tok) {
   return c->failed;
 }
 
-static int read_ids(const lt_value *v, int argi, const char *pname, int64_t **ids, int64_t *n) {
+int lt_hf_read_ids(const lt_value *v, int argi, const char *pname, int64_t **ids, int64_t *n) {
   lts_tensor *t = NULL, *c = NULL;
   *ids = NULL;
   *n = 0;
@@ -389,8 +395,8 @@ static int p_generate(const lt_value *a, lt_value *out) {
   token_ctx cb;
   if (read_options(&a[4], h, &s, &cb) != LT_OK) return LT_ERROR;
   int64_t *prompt, *eos, n, n_eos, *toks = NULL, n_toks = 0;
-  if (read_ids(&a[1], 2, "tokens", &prompt, &n) != LT_OK) return LT_ERROR;
-  if (read_ids(&a[2], 3, "eos", &eos, &n_eos) != LT_OK) {
+  if (lt_hf_read_ids(&a[1], 2, "tokens", &prompt, &n) != LT_OK) return LT_ERROR;
+  if (lt_hf_read_ids(&a[2], 3, "eos", &eos, &n_eos) != LT_OK) {
     free(prompt);
     return LT_ERROR;
   }
@@ -402,6 +408,42 @@ static int p_generate(const lt_value *a, lt_value *out) {
   free(eos);
   if (rc != LT_OK) return rc;
   *out = lt_buffer_owned(toks, n_toks, LT_I64);
+  return LT_OK;
+}
+
+/* ---- attention probabilities ---- */
+/* Recording starts with the first of these calls (or the load config's
+ * output_attentions): forwards then keep each layer's probabilities. */
+
+static int cache_of_model(const lt_value *a, int i, lt_hf *h) {
+  lts_hf_cache *c;
+  (void)h;
+  return cache_arg(&a[i], i + 1, &c);
+}
+
+static int p_attention_scores(const lt_value *a, lt_value *out) {
+  MODEL(0, h);
+  if (cache_of_model(a, 2, h) != LT_OK) return LT_ERROR;
+  lts_hf_record_attention(h->m, 1);
+  lts_tensor *t = NULL;
+  if (lts_hf_attention_scores(h->m, lt_as_int(&a[1]), &t)) return lt_fail_shim();
+  *out = t ? lt_handle_value(LT_H_TENSOR, t) : lt_nil();
+  return LT_OK;
+}
+
+static int p_attention_size(const lt_value *a, lt_value *out) {
+  MODEL(0, h);
+  if (cache_of_model(a, 1, h) != LT_OK) return LT_ERROR;
+  lts_hf_record_attention(h->m, 1);
+  *out = lt_int(lts_hf_attention_count(h->m));
+  return LT_OK;
+}
+
+static int p_attention_clear(const lt_value *a, lt_value *out) {
+  MODEL(0, h);
+  if (cache_of_model(a, 1, h) != LT_OK) return LT_ERROR;
+  lts_hf_record_attention(h->m, 0);
+  *out = lt_bool(1);
   return LT_OK;
 }
 
@@ -562,7 +604,8 @@ const lt_row lt_rows_hf[] = {
     {"torch_hf_load_model", NULL, "path:str ?config:dict",
      "a Llama-family model (llama, mistral, qwen2, qwen3) from a Hugging Face folder: config.json + model.safetensors or "
      "shards; config: device dtype(float32) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
-     "use_kv_cache max_cache_len manual_attention progress(fn done total); also known afterwards by its path",
+     "use_kv_cache max_cache_len manual_attention output_attentions progress(fn done total); also known afterwards by its "
+     "path",
      p_load},
     {"torch_hf_forward", NULL, "model:any ids:any ?cache:any",
      "logits [batch, seq, vocab] of token ids ([seq], [batch, seq] or a list); with a cache, the ids follow the cached "
@@ -585,6 +628,14 @@ const lt_row lt_rows_hf[] = {
     {"torch_hf_list_weights", NULL, "model:any", "weight names, in checkpoint order", p_list_weights},
     {"torch_hf_get_weight", NULL, "model:any name:str", "a weight by its checkpoint name (the model's own tensor)", p_get_weight},
     {"torch_hf_get_rms_norm_eps", NULL, "model:any", "epsilon of the RMS norms", p_rms_eps},
+    {"torch_hf_forward_attention_scores", NULL, "model:any layer:int ?cache:any",
+     "attention probabilities [batch, heads, seq, keys] of a layer in the last forward; the first call starts recording "
+     "(nil until a forward ran)",
+     p_attention_scores},
+    {"torch_hf_forward_attention_size", NULL, "model:any ?cache:any",
+     "number of layers whose attention probabilities are recorded (starts recording)", p_attention_size},
+    {"torch_hf_clear_attention_scores", NULL, "model:any ?cache:any", "drops the recorded probabilities and stops recording",
+     p_attention_clear},
     LAYER_ROW("torch_hf_get_q_weight", p_q_weight, "query projection"),
     LAYER_ROW("torch_hf_get_k_weight", p_k_weight, "key projection"),
     LAYER_ROW("torch_hf_get_v_weight", p_v_weight, "value projection"),

@@ -109,6 +109,30 @@ static void golden_model(const char *name, json_object *g, json_object *gm) {
     lt_value_clear(&got);
     lt_value_clear(&opt);
   }
+  /* beam search through the generator object, as transformers' generate() */
+  int64_t beam_want[16];
+  int64_t nb = json_ints(json_object_object_get(gm, "beam_3_max_10_eos_2"), beam_want, 16);
+  lt_value gen = ok("torch_generator_create", 1, m);
+  lt_value cfg = dict1("eos_token_id", lt_int(2));
+  lt_dict_put(&cfg, "length_penalty", lt_float(1.0));
+  lt_value same = ok("torch_generator_config", 2, gen, cfg);
+  lt_value seq = ok("torch_generator_beam_search", 4, gen, I64S(prompt, np), lt_int(np + 10), lt_int(3));
+  int64_t got[32];
+  double gv[32];
+  int64_t ng = values_of(seq, gv, 32);
+  for (int64_t i = 0; i < ng; i++) got[i] = (int64_t)gv[i];
+  int good = ng == np + nb && memcmp(got, prompt, (size_t)np * sizeof *got) == 0 &&
+             memcmp(got + np, beam_want, (size_t)nb * sizeof *got) == 0;
+  if (!good) {
+    fprintf(stderr, "%s beam search:", name);
+    for (int64_t i = np; i < ng; i++) fprintf(stderr, " %lld", (long long)got[i]);
+    fprintf(stderr, "\n");
+  }
+  CHECK(good);
+  lt_value_clear(&seq);
+  lt_value_clear(&same);
+  lt_value_clear(&cfg);
+  lt_value_clear(&gen);
   lt_value_clear(&x);
   lt_value_clear(&m);
 }
@@ -332,6 +356,106 @@ static void names_and_errors(void) {
   lt_value_clear(&m);
 }
 
+/* the generator object: strategies, settings, errors */
+static void generator(void) {
+  lt_value m = ok("torch_hf_load_model", 1, S(model_dir("qwen3")));
+  int64_t prompt[4] = {1, 11, 29, 4};
+  lt_value greedy = ok("torch_hf_generate", 5, m, I64S(prompt, 4), NO_EOS, lt_int(6), keep(dict1("greedy", lt_bool(1))));
+  int64_t want[10];
+  memcpy(want, prompt, sizeof prompt);
+  if (greedy.kind == LT_BUFFER) memcpy(want + 4, greedy.u.buf.data, 6 * sizeof(int64_t));
+  lt_value gen = ok("torch_generator_create", 2, m, S("cpu"));
+  double v[16];
+  lt_value r = ok("torch_generator_greedy", 3, gen, I64S(prompt, 4), lt_int(10));
+  int n = (int)values_of(r, v, 16), good = n == 10;
+  for (int i = 0; i < n && good; i++) good = (int64_t)v[i] == want[i];
+  CHECK(good);
+  lt_value_clear(&r);
+  /* configured: greedy by strategy, by do_sample false, top-k 1 */
+  lt_value p = ok("torch_set_generation_params", 5, gen, lt_int(10), lt_float(0.7), lt_int(1), lt_float(1.0));
+  lt_value_clear(&p);
+  const char *strategies[3] = {"greedy", "top_k", NULL};
+  for (int k = 0; k < 3; k++) {
+    r = strategies[k] ? ok("torch_generate", 3, gen, I64S(prompt, 4), S(strategies[k]))
+                      : ok("torch_generator_generate", 2, gen, keep(ok("tensor_create", 1, I64S(prompt, 4))));
+    n = (int)values_of(r, v, 16);
+    good = n == 10;
+    for (int i = 0; i < n && good; i++) good = (int64_t)v[i] == want[i];
+    if (!good) fprintf(stderr, "generator strategy %s differs from greedy\n", strategies[k] ? strategies[k] : "(configured)");
+    CHECK(good);
+    lt_value_clear(&r);
+  }
+  /* top-p sampling with a seed repeats itself */
+  lt_value c = dict1("seed", lt_int(3));
+  lt_dict_put(&c, "top_k", lt_int(0));
+  lt_dict_put(&c, "top_p", lt_float(0.8));
+  lt_value c_out = ok("torch_generator_configure", 2, gen, c);
+  lt_value_clear(&c_out);
+  lt_value a = ok("torch_generator_top_p", 5, gen, I64S(prompt, 4), lt_int(12), lt_float(0.8), lt_float(1.2));
+  lt_value b = ok("torch_generator_top_p", 5, gen, I64S(prompt, 4), lt_int(12), lt_float(0.8), lt_float(1.2));
+  CHECK(diff_tensors(a, b) == 0 && lts_numel(lt_tensor_of(&a)) == 12);
+  lt_value_clear(&a);
+  lt_value_clear(&b);
+  lt_value_clear(&c);
+  /* a bad key changes nothing */
+  lt_value bad = dict1("max_length", lt_int(3));
+  lt_dict_put(&bad, "beams", lt_int(2));
+  fails("torch_generator_config", "\"beams\" is unknown", 2, gen, bad);
+  lt_value_clear(&bad);
+  r = ok("torch_generator_greedy", 3, gen, I64S(prompt, 4), lt_int(10));
+  CHECK(lts_numel(lt_tensor_of(&r)) == 10);
+  lt_value_clear(&r);
+  fails("torch_generate", "strategy \"best\" is unknown", 3, gen, I64S(prompt, 4), S("best"));
+  fails("torch_generator_top_k", "\"k\" must be positive", 4, gen, I64S(prompt, 4), lt_int(8), lt_int(0));
+  fails("torch_generator_create", "Hugging Face model", 1, lt_int(3));
+  fails("torch_generator_greedy", "generator", 3, m, I64S(prompt, 4), lt_int(8));
+  lt_value_clear(&gen);
+  lt_value_clear(&greedy);
+  lt_value_clear(&m);
+}
+
+/* recorded attention probabilities: causal (and windowed) rows summing to 1;
+ * recording leaves the logits as they were */
+static void attention_scores(void) {
+  lt_value m = ok("torch_hf_load_model", 1, S(model_dir("mistral")));
+  int64_t ids[7] = {1, 17, 42, 5, 63, 9, 30};
+  lt_value plain = ok("torch_hf_forward", 2, m, I64S(ids, 7));
+  lt_value none = ok("torch_hf_forward_attention_scores", 2, m, lt_int(0));
+  CHECK(none.kind == LT_NIL);
+  lt_value recorded = ok("torch_hf_forward", 2, m, I64S(ids, 7));
+  CHECK(diff_tensors(plain, recorded) <= 1e-5);
+  lt_value size = ok("torch_hf_forward_attention_size", 1, m);
+  CHECK(size.kind == LT_INT && size.u.i == 2);
+  lt_value p = ok("torch_hf_forward_attention_scores", 2, m, lt_int(1));
+  static double v[1 * 4 * 7 * 7];
+  CHECK(values_of(p, v, 196) == 196);
+  int ok_rows = 1;
+  for (int h = 0; h < 4; h++)
+    for (int i = 0; i < 7; i++) {
+      double sum = 0;
+      for (int j = 0; j < 7; j++) {
+        double x = v[(h * 7 + i) * 7 + j];
+        sum += x;
+        /* keys after the query, or 4 and more positions before it (window 4), get nothing */
+        if ((j > i || i - j >= 4) && x != 0) ok_rows = 0;
+      }
+      if (fabs(sum - 1) > 1e-5) ok_rows = 0;
+    }
+  CHECK(ok_rows);
+  fails("torch_hf_forward_attention_scores", "layer 2 is out of range", 2, m, lt_int(2));
+  lt_value cl = ok("torch_hf_clear_attention_scores", 1, m);
+  lt_value size0 = ok("torch_hf_forward_attention_size", 1, m);
+  CHECK(size0.kind == LT_INT && size0.u.i == 0);
+  lt_value_clear(&cl);
+  lt_value_clear(&size0);
+  lt_value_clear(&p);
+  lt_value_clear(&size);
+  lt_value_clear(&recorded);
+  lt_value_clear(&none);
+  lt_value_clear(&plain);
+  lt_value_clear(&m);
+}
+
 static int write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
   if (!f) return -1;
@@ -505,6 +629,8 @@ int main(void) {
   kv_cache();
   sampling_and_callbacks();
   names_and_errors();
+  generator();
+  attention_scores();
   folders();
   stories();
   return test_summary("test_hf");

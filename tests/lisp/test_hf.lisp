@@ -6,6 +6,13 @@
 (use 'lispe_torch)
 (load (+ _current "lib/check.lisp"))
 
+; a followed by b
+(defun joined (a b)
+   (setq r (integers))
+   (loop x a (push r x))
+   (loop x b (push r x))
+   r)
+
 (defun same_ids (a b)
    (setq same (= (size a) (size b)))
    (if same
@@ -65,6 +72,24 @@
    (catch (torch_hf_generate model prompt (integers) 5
              (dictionary "greedy" true "callback" (lambda (t d) (torch_hf_forward "no such model" t)))))
    "no such model")
+
+; ---- the generator object: the whole sequence, as transformers' generate() ----
+(setq gen (torch_generator_create dir "cpu"))
+(torch_generator_config gen (dictionary "max_length" 16 "do_sample" false))
+(setq full (tensor_to_list (torch_generate gen prompt)))
+(lt_check "generator: prompt + greedy tokens" (same_ids full (joined prompt want)))
+(torch_generator_config gen (dictionary "eos_token_id" 2))
+(lt_check "generator: beam search of transformers"
+          (same_ids (tensor_to_list (torch_generator_beam_search gen prompt 14 3))
+                    (joined prompt (integers (@ golden "models" "llama3" "beam_3_max_10_eos_2")))))
+
+; ---- attention probabilities ----
+(lt_check "attention: nothing recorded yet" (nullp (torch_hf_forward_attention_scores model 0)))
+(torch_hf_forward model prompt)
+(setq p (torch_hf_forward_attention_scores model 1))
+(lt_check "attention: [batch heads seq keys]" (same_ids (tensor_shape p) (integers 1 4 4 4)))
+(lt_check "attention: rows sum to 1" (< (lt_maxdiff (tensor_sum p -1) (tensor_ones (integers 1 4 4))) 1e-5))
+(torch_hf_clear_attention_scores model)
 
 ; ---- errors ----
 (lt_error_with "unknown model name" (catch (torch_hf_forward "nowhere" (integers 1 2))) "no model was loaded")

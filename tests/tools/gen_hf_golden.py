@@ -4,7 +4,8 @@ HF folders (config.json + model.safetensors) under tests/data/hf/<name>/, and
 what Hugging Face transformers computes with them in tests/data/hf/golden.json:
 the logits of every position for a batch of two sequences, and 12 greedy
 tokens (argmax, recomputing the whole sequence each step, no stop on EOS),
-plainly and through transformers' RepetitionPenaltyLogitsProcessor(1.5).
+plainly and through transformers' RepetitionPenaltyLogitsProcessor(1.5), and
+the tokens of generate()'s beam search (3 beams, 10 new tokens, eos 2).
 
 One model per architecture feature the loader must get right:
   llama3   GQA, rope_scaling "llama3", untied head, config in the format of
@@ -94,11 +95,15 @@ def main():
             for _ in range(12):
                 scores = penalty(rep, model(rep).logits[:, -1])
                 rep = torch.cat([rep, scores.argmax(-1, keepdim=True)], 1)
+            # beam search through transformers' generate (eos 2, length penalty 1)
+            beam = model.generate(torch.tensor([prompt]), num_beams=3, do_sample=False, max_new_tokens=10,
+                                  eos_token_id=2, pad_token_id=0, length_penalty=1.0)
         golden["models"][name] = {
             "logits": [round(x, 6) for x in logits.flatten().tolist()],
             "logits_shape": list(logits.shape),
             "greedy_12": seq[0, len(prompt):].tolist(),
             "greedy_12_repetition_penalty_1.5": rep[0, len(prompt):].tolist(),
+            "beam_3_max_10_eos_2": beam[0, len(prompt):].tolist(),
         }
         print(name, "logits", list(logits.shape), "greedy", golden["models"][name]["greedy_12"])
     golden["made_by"] = "transformers %s, torch %s (tests/tools/gen_hf_golden.py)" % (tf.__version__, torch.__version__)
