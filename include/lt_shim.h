@@ -363,6 +363,35 @@ int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int
                     int64_t max_new, const lts_hf_sampling *s, lts_token_cb cb, void *ctx,
                     int64_t **tokens, int64_t *n_out);
 
+/* ---- LoRA on a model's projections (PEFT's LoRA: W x + scaling · B A x) ----
+ * targets: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj, or
+ * all-linear. A [r, in] as nn.Linear's initialisation, B [out, r] zeros, so a
+ * fresh adapter leaves the outputs as they were; scaling alpha / r (rslora:
+ * alpha / sqrt(r)). dt < 0: the weights' dtype. A new init replaces adapters
+ * in place; none of these works while merged (but enable/info). */
+int lts_hf_lora_init(lts_hf_model *m, int64_t rank, double alpha, const char *const *targets, int n, int dt,
+                     int rslora);
+typedef struct {
+  int64_t rank, adapters;   /* adapters: projections adapted over all layers */
+  double alpha, scaling;
+  int rslora, enabled, merged;
+  unsigned targets;         /* bit p: projection p (lts_hf_lora_target_name) */
+} lts_lora_info;
+int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info);
+const char *lts_hf_lora_target_name(int p);   /* "q_proj" ... for p in 0..6, else NULL */
+/* the adapters under PEFT's names (base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight)
+ * as malloc'd arrays of malloc'd names and new references */
+int lts_hf_lora_state(lts_hf_model *m, char ***names, lts_tensor ***ts, int64_t *n);
+/* adapters from tensors under PEFT's names (".default" adapter names
+ * accepted), every shape checked against rank before anything changes */
+int lts_hf_lora_load_state(lts_hf_model *m, char *const *names, lts_tensor *const *ts, int64_t n, int64_t rank,
+                           double alpha, int rslora);
+int lts_hf_lora_enable(lts_hf_model *m, int on);
+/* merge = 1 adds scaling · B A into the weights, 0 takes it out again */
+int lts_hf_lora_merge(lts_hf_model *m, int merge);
+/* the trainable adapter tensors (A, B per adapted projection) as new references */
+int lts_hf_lora_parameters(lts_hf_model *m, lts_tensor ***ts, int64_t *n);
+
 /* Beam search (greedy, deterministic) of num_beams beams; returns the best
  * hypothesis' new tokens (ending in eos when it finished). */
 int lts_hf_beam_search(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos,

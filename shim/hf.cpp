@@ -19,8 +19,23 @@ namespace {
 
 std::atomic<int64_t> live_models{0}, live_caches{0};
 
+// The seven projections LoRA may target, in PEFT's names.
+enum Proj { P_Q, P_K, P_V, P_O, P_GATE, P_UP, P_DOWN, P_COUNT };
+const char *const kProjName[P_COUNT] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+const char *const kProjPart[P_COUNT] = {"self_attn", "self_attn", "self_attn", "self_attn", "mlp", "mlp", "mlp"};
+
+// A low-rank adapter of one projection: W x + scaling · B (A x), A [r, in], B [out, r]
+struct Lora {
+  at::Tensor A, B;
+};
+
 struct Layer {
   at::Tensor in_norm, post_norm, q, k, v, o, qb, kb, vb, ob, q_norm, k_norm, gate, up, down, gate_b, up_b, down_b;
+  Lora lora[P_COUNT];
+  at::Tensor &weight(int p) {
+    at::Tensor *w[P_COUNT] = {&q, &k, &v, &o, &gate, &up, &down};
+    return *w[p];
+  }
 };
 
 at::Tensor rms_norm(const at::Tensor &x, const at::Tensor &w, double eps) {
@@ -48,6 +63,21 @@ struct HfModel {
   // attention probabilities of the last forward, per layer, when recording
   bool record = false;
   std::vector<at::Tensor> scores;
+  // LoRA: in use when enabled and not merged into the weights
+  bool lora_enabled = true, lora_merged = false;
+  int64_t lora_rank = 0;
+  double lora_alpha = 0, lora_scaling = 0;
+  bool lora_rslora = false;
+
+  at::Tensor proj(const at::Tensor &x, Layer &L, int p, const at::Tensor &bias) {
+    at::Tensor y = at::linear(x, L.weight(p), bias);
+    const Lora &a = L.lora[p];
+    if (a.A.defined() && lora_enabled && !lora_merged) {
+      at::Tensor d = at::linear(at::linear(x.to(a.A.scalar_type()), a.A), a.B) * lora_scaling;
+      y = y + d.to(y.scalar_type());
+    }
+    return y;
+  }
 
   at::Tensor need(const std::string &name, std::vector<int64_t> shape) {
     auto it = weights.find(name);
@@ -171,9 +201,9 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
   for (size_t li = 0; li < layers.size(); li++) {
     Layer &ly = layers[li];
     at::Tensor h = rms_norm(x, ly.in_norm, c.rms_eps);
-    at::Tensor q = at::linear(h, ly.q, ly.qb).view({B, L, c.heads, c.head_dim});
-    at::Tensor k = at::linear(h, ly.k, ly.kb).view({B, L, c.kv_heads, c.head_dim});
-    at::Tensor v = at::linear(h, ly.v, ly.vb).view({B, L, c.kv_heads, c.head_dim}).transpose(1, 2);
+    at::Tensor q = proj(h, ly, P_Q, ly.qb).view({B, L, c.heads, c.head_dim});
+    at::Tensor k = proj(h, ly, P_K, ly.kb).view({B, L, c.kv_heads, c.head_dim});
+    at::Tensor v = proj(h, ly, P_V, ly.vb).view({B, L, c.kv_heads, c.head_dim}).transpose(1, 2);
     if (ly.q_norm.defined()) q = rms_norm(q, ly.q_norm, c.rms_eps);
     if (ly.k_norm.defined()) k = rms_norm(k, ly.k_norm, c.rms_eps);
     q = q.transpose(1, 2);
@@ -227,10 +257,10 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
       a = sdpa(q, k, v, mask, 0.0, !mask.defined() && L > 1, scale);
     }
     a = a.transpose(1, 2).reshape({B, L, c.heads * c.head_dim});
-    x = x + at::linear(a, ly.o, ly.ob);
+    x = x + proj(a, ly, P_O, ly.ob);
     h = rms_norm(x, ly.post_norm, c.rms_eps);
-    at::Tensor g = at::silu(at::linear(h, ly.gate, ly.gate_b)) * at::linear(h, ly.up, ly.up_b);
-    x = x + at::linear(g, ly.down, ly.down_b);
+    at::Tensor g = at::silu(proj(h, ly, P_GATE, ly.gate_b)) * proj(h, ly, P_UP, ly.up_b);
+    x = x + proj(g, ly, P_DOWN, ly.down_b);
   }
   if (cache) cache->pos = past + L;
   return at::linear(rms_norm(x, final_norm, c.rms_eps), head);
@@ -421,6 +451,12 @@ int lts_hf_to(lts_hf_model *m, const char *device) {
     model.weights.swap(moved);
     model.bind();
     model.inv_freq = model.inv_freq.to(dev);
+    for (auto &L : model.layers)
+      for (auto &a : L.lora)
+        if (a.A.defined()) {
+          a.A = a.A.detach().to(dev).requires_grad_(a.A.requires_grad());
+          a.B = a.B.detach().to(dev).requires_grad_(a.B.requires_grad());
+        }
     model.scores.clear();
   });
 }
@@ -517,6 +553,224 @@ int lts_hf_generate(lts_hf_model *m, const int64_t *prompt, int64_t n, const int
     *n_out = (int64_t)made.size();
   });
 }
+
+}  // extern "C"
+
+// ---- LoRA ----
+
+namespace lts {
+namespace {
+
+int proj_of(const std::string &name) {
+  for (int p = 0; p < P_COUNT; p++)
+    if (name == kProjName[p]) return p;
+  return -1;
+}
+
+void lora_check_unmerged(HfModel &m) {
+  if (m.lora_merged) throw std::invalid_argument("the LoRA adapters are merged into the weights: unmerge them first");
+}
+
+void lora_set(HfModel &m, int64_t rank, double alpha, bool rslora) {
+  m.lora_rank = rank;
+  m.lora_alpha = alpha;
+  m.lora_rslora = rslora;
+  m.lora_scaling = rslora ? alpha / std::sqrt((double)rank) : alpha / (double)rank;
+  m.lora_enabled = true;
+}
+
+void lora_clear(HfModel &m) {
+  for (auto &L : m.layers)
+    for (auto &a : L.lora) a = Lora();
+  m.lora_rank = 0;
+}
+
+}  // namespace
+}  // namespace lts
+
+extern "C" {
+
+int lts_hf_lora_init(lts_hf_model *m, int64_t rank, double alpha, const char *const *targets, int n, int dt, int rslora) {
+  LTS_TRY({
+    lts::HfModel &model = H(m);
+    lts::lora_check_unmerged(model);
+    if (rank <= 0) throw std::invalid_argument("LoRA rank must be positive, got " + std::to_string(rank));
+    if (!(alpha > 0)) throw std::invalid_argument("LoRA alpha must be positive");
+    bool want[lts::P_COUNT] = {false};
+    for (int i = 0; i < n; i++) {
+      std::string t = targets[i];
+      if (t == "all-linear" || t == "all_linear") {
+        for (bool &w : want) w = true;
+        continue;
+      }
+      int p = lts::proj_of(t);
+      if (p < 0) throw std::invalid_argument("LoRA target \"" + t + "\" is not a projection of the model (q_proj k_proj v_proj o_proj gate_proj up_proj down_proj all-linear)");
+      want[p] = true;
+    }
+    if (n == 0) throw std::invalid_argument("LoRA needs at least one target module");
+    lts::lora_clear(model);
+    at::NoGradGuard nograd;
+    for (auto &L : model.layers)
+      for (int p = 0; p < lts::P_COUNT; p++) {
+        if (!want[p]) continue;
+        const at::Tensor &W = L.weight(p);
+        int64_t out = W.size(0), in = W.size(1);
+        auto opt = W.options().dtype(dt >= 0 ? lts::to_scalar((lt_dtype)dt) : W.scalar_type());
+        // PEFT's initialisation: A as nn.Linear's (kaiming uniform, a = sqrt(5)), B zero
+        double bound = 1.0 / std::sqrt((double)in);
+        L.lora[p].A = at::empty({rank, in}, opt).uniform_(-bound, bound).requires_grad_(true);
+        L.lora[p].B = at::zeros({out, rank}, opt).requires_grad_(true);
+      }
+    lts::lora_set(model, rank, alpha, rslora != 0);
+  });
+}
+
+int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info) {
+  lts::HfModel &model = H(m);
+  memset(info, 0, sizeof *info);
+  info->rank = model.lora_rank;
+  info->alpha = model.lora_alpha;
+  info->scaling = model.lora_scaling;
+  info->rslora = model.lora_rslora;
+  info->enabled = model.lora_enabled;
+  info->merged = model.lora_merged;
+  for (auto &L : model.layers)
+    for (int p = 0; p < lts::P_COUNT; p++)
+      if (L.lora[p].A.defined()) {
+        info->targets |= 1 << p;
+        info->adapters++;
+      }
+  return 0;
+}
+
+const char *lts_hf_lora_target_name(int p) { return p >= 0 && p < lts::P_COUNT ? lts::kProjName[p] : NULL; }
+
+// PEFT's names: base_model.model.model.layers.<i>.<self_attn|mlp>.<proj>.lora_<A|B>.weight
+int lts_hf_lora_state(lts_hf_model *m, char ***names, lts_tensor ***ts, int64_t *n) {
+  LTS_TRY({
+    lts::HfModel &model = H(m);
+    std::vector<std::pair<std::string, at::Tensor>> all;
+    for (size_t i = 0; i < model.layers.size(); i++)
+      for (int p = 0; p < lts::P_COUNT; p++) {
+        const lts::Lora &a = model.layers[i].lora[p];
+        if (!a.A.defined()) continue;
+        std::string base = "base_model.model.model.layers." + std::to_string(i) + "." + lts::kProjPart[p] + "." + lts::kProjName[p];
+        all.emplace_back(base + ".lora_A.weight", a.A);
+        all.emplace_back(base + ".lora_B.weight", a.B);
+      }
+    size_t k = all.size() ? all.size() : 1;
+    char **nm = (char **)calloc(k, sizeof(char *));
+    lts_tensor **t = (lts_tensor **)calloc(k, sizeof(lts_tensor *));
+    if (!nm || !t) {
+      free(nm);
+      free(t);
+      throw std::bad_alloc();
+    }
+    for (size_t i = 0; i < all.size(); i++) {
+      nm[i] = strdup(all[i].first.c_str());
+      t[i] = wrap(all[i].second);
+    }
+    *names = nm;
+    *ts = t;
+    *n = (int64_t)all.size();
+  });
+}
+
+int lts_hf_lora_load_state(lts_hf_model *m, char *const *names, lts_tensor *const *ts, int64_t n, int64_t rank, double alpha,
+                           int rslora) {
+  LTS_TRY({
+    lts::HfModel &model = H(m);
+    lts::lora_check_unmerged(model);
+    if (rank <= 0 || !(alpha > 0)) throw std::invalid_argument("LoRA rank and alpha must be positive");
+    std::vector<std::array<lts::Lora, lts::P_COUNT>> got(model.layers.size());
+    for (int64_t i = 0; i < n; i++) {
+      std::string s = names[i];
+      auto bad = [&](const std::string &why) { return std::invalid_argument("adapter tensor " + s + ": " + why); };
+      for (const char *pre : {"base_model.model.", "model."})
+        if (s.rfind(pre, 0) == 0 && s.rfind("model.layers.", 0) != 0) s = s.substr(strlen(pre));
+      // now model.layers.<i>.<part>.<proj>.lora_<A|B>[.<adapter>].weight
+      unsigned long layer = 0;
+      char part[16] = {0}, prj[16] = {0}, ab = 0;
+      int used = 0;
+      if (sscanf(s.c_str(), "model.layers.%lu.%15[a-z_].%15[a-z_].lora_%c%n", &layer, part, prj, &ab, &used) != 4)
+        throw bad("not a LoRA weight of a decoder layer");
+      std::string rest = s.substr((size_t)used);
+      if (rest != ".weight" && (rest.size() < 8 || rest[0] != '.' || rest.compare(rest.size() - 7, 7, ".weight") != 0))
+        throw bad("not a LoRA weight of a decoder layer");
+      int p = lts::proj_of(prj);
+      if (p < 0 || std::string(part) != lts::kProjPart[p]) throw bad("not one of the model's projections");
+      if (layer >= model.layers.size()) throw bad("the model has " + std::to_string(model.layers.size()) + " layers");
+      if (ab != 'A' && ab != 'B') throw bad("neither lora_A nor lora_B");
+      const at::Tensor &W = model.layers[layer].weight(p);
+      at::Tensor t = T(ts[i]);
+      std::vector<int64_t> want = ab == 'A' ? std::vector<int64_t>{rank, W.size(1)} : std::vector<int64_t>{W.size(0), rank};
+      if (t.sizes() != at::IntArrayRef(want))
+        throw bad("shape " + c10::str(t.sizes()) + ", expected " + c10::str(at::IntArrayRef(want)) + " for rank " + std::to_string(rank));
+      at::Tensor &slot = ab == 'A' ? got[layer][p].A : got[layer][p].B;
+      if (slot.defined()) throw bad("given twice");
+      slot = t.detach().to(W.device(), W.scalar_type()).clone().requires_grad_(true);
+    }
+    int64_t count = 0;
+    for (size_t i = 0; i < got.size(); i++)
+      for (int p = 0; p < lts::P_COUNT; p++) {
+        if (got[i][p].A.defined() != got[i][p].B.defined())
+          throw std::invalid_argument("layer " + std::to_string(i) + " " + lts::kProjName[p] + " has lora_" +
+                                      (got[i][p].A.defined() ? "A without lora_B" : "B without lora_A"));
+        count += got[i][p].A.defined();
+      }
+    if (count == 0) throw std::invalid_argument("no LoRA weights were given");
+    for (size_t i = 0; i < got.size(); i++)
+      for (int p = 0; p < lts::P_COUNT; p++) model.layers[i].lora[p] = got[i][p];
+    lts::lora_set(model, rank, alpha, rslora != 0);
+  });
+}
+
+int lts_hf_lora_enable(lts_hf_model *m, int on) {
+  H(m).lora_enabled = on != 0;
+  return 0;
+}
+
+// merge adds scaling · B A to each targeted weight (in place: the model's
+// weight tensors are those the checkpoint gave); unmerge subtracts it
+int lts_hf_lora_merge(lts_hf_model *m, int merge) {
+  LTS_TRY({
+    lts::HfModel &model = H(m);
+    if (model.lora_rank == 0) throw std::invalid_argument("the model has no LoRA adapters");
+    if (merge && model.lora_merged) throw std::invalid_argument("the LoRA adapters are already merged");
+    if (!merge && !model.lora_merged) throw std::invalid_argument("the LoRA adapters are not merged");
+    at::NoGradGuard nograd;
+    for (auto &L : model.layers)
+      for (int p = 0; p < lts::P_COUNT; p++) {
+        const lts::Lora &a = L.lora[p];
+        if (!a.A.defined()) continue;
+        at::Tensor delta = (at::matmul(a.B.to(at::kFloat), a.A.to(at::kFloat)) * model.lora_scaling).to(L.weight(p).scalar_type());
+        if (merge) L.weight(p).add_(delta);
+        else L.weight(p).sub_(delta);
+      }
+    model.lora_merged = merge != 0;
+  });
+}
+
+int lts_hf_lora_parameters(lts_hf_model *m, lts_tensor ***ts, int64_t *n) {
+  LTS_TRY({
+    std::vector<at::Tensor> all;
+    for (auto &L : H(m).layers)
+      for (auto &a : L.lora)
+        if (a.A.defined()) {
+          all.push_back(a.A);
+          all.push_back(a.B);
+        }
+    lts_tensor **t = (lts_tensor **)calloc(all.size() ? all.size() : 1, sizeof(lts_tensor *));
+    if (!t) throw std::bad_alloc();
+    for (size_t i = 0; i < all.size(); i++) t[i] = wrap(all[i]);
+    *ts = t;
+    *n = (int64_t)all.size();
+  });
+}
+
+}  // extern "C"
+
+extern "C" {
 
 // Beam search as transformers' (no sampling): each step extends every beam
 // by every token, scores the candidates by their summed log-probabilities,

@@ -72,13 +72,14 @@ static const struct {
     {lt_rows_tokenizers, 9},
     {lt_rows_hf, 10},
     {lt_rows_generator, 10},
+    {lt_rows_lora_hf, 11},
 };
 
 static const char *section_titles[] = {
     "", "Tensors: creation and conversion", "Tensors: arithmetic, math, activations",
     "Tensors: shape, indexing, reductions, sampling", "Devices and runtime",
     "Autograd, optimizers, schedulers, losses", "Neural network modules", "Attention", "Persistence",
-    "Tokenizers", "Hugging Face models and generation",
+    "Tokenizers", "Hugging Face models and generation", "LoRA",
 };
 
 const char *lt_section_title(int s) {

@@ -16,6 +16,9 @@ typedef struct {
   int refs;                      /* atomic */
 } lt_hf;
 
+/* loads the folder dir (config: the load config dictionary or nil) and
+ * records the model under name */
+int lt_hf_load(const char *dir, const char *name, const lt_value *cfg, lt_value *out);
 /* a model argument: a handle, or the name a model was loaded under */
 int lt_hf_model_arg(const lt_value *v, int argi, lt_hf **out);
 void lt_hf_retain(lt_hf *h);

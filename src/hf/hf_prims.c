@@ -212,7 +212,7 @@ static int read_settings(const lt_value *cfg, lt_hf *h, lts_hf_config *c, int *d
   return LT_OK;
 }
 
-static int load(const char *dir, const char *name, const lt_value *cfg, lt_value *out) {
+int lt_hf_load(const char *dir, const char *name, const lt_value *cfg, lt_value *out) {
   lts_hf_config c;
   lt_hf *h = (lt_hf *)calloc(1, sizeof *h);
   if (!h) return lt_fail("out of memory");
@@ -249,7 +249,7 @@ static int load(const char *dir, const char *name, const lt_value *cfg, lt_value
 static int p_load(const lt_value *a, lt_value *out) {
   char *dir = lt_str_dup(&a[0]);
   if (!dir) return lt_fail("out of memory");
-  int rc = load(dir, dir, &a[1], out);
+  int rc = lt_hf_load(dir, dir, &a[1], out);
   free(dir);
   return rc;
 }
