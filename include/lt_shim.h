@@ -164,7 +164,7 @@ void lts_info(lts_runtime_info *info);
 typedef struct lts_module lts_module;
 typedef enum {
   LTS_M_MLP, LTS_M_LINEAR, LTS_M_EMBEDDING, LTS_M_LAYER_NORM, LTS_M_MHA, LTS_M_BLOCK,
-  LTS_M_POSENC, LTS_M_ROTARY, LTS_M_FLASH, LTS_M_COUNT
+  LTS_M_POSENC, LTS_M_ROTARY, LTS_M_FLASH, LTS_M_LORA, LTS_M_COUNT
 } lts_module_kind;
 
 void lts_module_free(lts_module *m);                     /* NULL ok */
@@ -185,6 +185,17 @@ int lts_mha_new(int64_t embed, int64_t heads, lts_module **m);
 int lts_block_new(int64_t embed, int64_t heads, int64_t ffn, lts_module **m);
 int lts_posenc_new(int64_t d_model, int64_t max_len, lts_module **m);
 int lts_rotary_new(int64_t dim, int64_t max_seq_len, double base, lts_module **m);
+
+/* LoRA layers (LTS_M_LORA): x Wᵀ + b + (alpha / rank) · (x Aᵀ) Bᵀ; W, b frozen
+ * buffers, A [rank, in] and B [out, rank] (zero at first) the parameters.
+ * From a linear layer: shares (and freezes) its weight and bias. */
+int lts_lora_linear_new(int64_t in, int64_t out, int64_t rank, double alpha, lts_module **m);
+int lts_lora_from_linear(lts_module *linear, int64_t rank, double alpha, lts_module **m);
+int lts_lora_merge(lts_module *m);                          /* W += scaling · B A, once */
+int lts_lora_delta(lts_module *m, lts_tensor **out);        /* scaling · B A [out, in] */
+int lts_lora_magnitude(lts_module *m, double *out);         /* ‖scaling · B A‖ / ‖W‖ (Frobenius) */
+int lts_lora_layer_info(lts_module *m, int64_t *rank, double *alpha, int *merged);
+int lts_lora_set_adapters(lts_module *m, lts_tensor *a, lts_tensor *b);  /* copies, shapes checked */
 
 /* moves parameters and buffers; dt < 0 keeps dtype, device NULL keeps device */
 int lts_module_to(lts_module *m, int dt, const char *device);

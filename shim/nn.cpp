@@ -309,6 +309,47 @@ at::Tensor checkpointed_forward(const std::shared_ptr<LtModule> &m, const at::Te
                             c10::make_intrusive<ModuleHolder>(m), mask.defined())[0];
 }
 
+// A linear layer with a low-rank adapter (LoRA): x Wᵀ + b + scaling · (x Aᵀ) Bᵀ,
+// A [r, in] as nn.Linear's initialisation, B [out, r] zero, scaling = alpha / r.
+// W and b are buffers (frozen): the module's parameters are A and B only.
+// Made from an existing linear layer it shares that layer's tensors, so a
+// merge (W += scaling · B A) shows in both, as PEFT's merge does.
+struct LoraLinear : LtModule {
+  int64_t rank;
+  double alpha, scaling;
+  bool merged = false;
+  at::Tensor weight, bias, A, B;
+  LoraLinear(at::Tensor w, at::Tensor b, int64_t r, double a) : LtModule(LTS_M_LORA), rank(r), alpha(a), scaling(a / (double)r) {
+    if (r <= 0) throw std::invalid_argument("LoRA rank must be positive, got " + std::to_string(r));
+    if (!(a > 0)) throw std::invalid_argument("LoRA alpha must be positive");
+    if (r > std::min(w.size(0), w.size(1)))
+      throw std::invalid_argument("LoRA rank " + std::to_string(r) + " exceeds the layer's dimensions " + c10::str(w.sizes()));
+    weight = register_buffer("weight", w.detach());
+    if (b.defined()) bias = register_buffer("bias", b.detach());
+    double bound = 1.0 / std::sqrt((double)w.size(1));
+    at::NoGradGuard nograd;
+    A = register_parameter("lora_A", at::empty({r, w.size(1)}, w.options()).uniform_(-bound, bound));
+    B = register_parameter("lora_B", at::zeros({w.size(0), r}, w.options()));
+  }
+  at::Tensor delta() const { return at::matmul(B, A) * scaling; }
+  at::Tensor forward(const at::Tensor &x, const at::Tensor &) override {
+    at::Tensor y = at::linear(x, weight, bias);
+    return merged ? y : y + at::linear(at::linear(x, A), B) * scaling;
+  }
+  std::string describe() const override {
+    char a[32];
+    snprintf(a, sizeof a, "%g", alpha);
+    return "lora_linear(in=" + std::to_string(weight.size(1)) + ", out=" + std::to_string(weight.size(0)) + ", rank=" +
+           std::to_string(rank) + ", alpha=" + a + (merged ? ", merged" : "") + ")";
+  }
+};
+
+LoraLinear &lora_of(lts_module *m) {
+  if (m->mod->kind != LTS_M_LORA)
+    throw std::invalid_argument("a " + std::string(lts_module_kind_name(m->mod->kind)) + " module is not a LoRA layer");
+  return static_cast<LoraLinear &>(*m->mod);
+}
+
 template <class T, class... A>
 static int make(lts_module **out, A... a) {
   LTS_TRY(*out = wrap_module(std::make_shared<T>(a...)))
@@ -345,13 +386,76 @@ lts_module_kind lts_module_kind_of(lts_module *m) { return m->mod->kind; }
 const char *lts_module_kind_name(lts_module_kind k) {
   static const char *names[LTS_M_COUNT] = {"mlp", "linear", "embedding", "layer_norm", "multihead_attention",
                                            "transformer_block", "positional_encoding", "rotary_embedding",
-                                           "flash_attention"};
+                                           "flash_attention", "lora_linear"};
   return (unsigned)k < LTS_M_COUNT ? names[k] : "module";
 }
 
 void lts_module_describe(lts_module *m, char *buf, size_t n) {
   std::string s = m->mod->describe();
   snprintf(buf, n, "%s", s.c_str());
+}
+
+int lts_lora_linear_new(int64_t in, int64_t out, int64_t rank, double alpha, lts_module **m) {
+  LTS_TRY({
+    if (in <= 0 || out <= 0) throw std::invalid_argument("LoRA layer sizes must be positive");
+    torch::nn::Linear base(in, out);
+    *m = lts::wrap_module(std::make_shared<lts::LoraLinear>(base->weight, base->bias, rank, alpha));
+  })
+}
+
+int lts_lora_from_linear(lts_module *linear, int64_t rank, double alpha, lts_module **m) {
+  LTS_TRY({
+    if (linear->mod->kind != LTS_M_LINEAR)
+      throw std::invalid_argument("a " + std::string(lts_module_kind_name(linear->mod->kind)) + " module is not a linear layer");
+    auto &l = static_cast<lts::Linear &>(*linear->mod);
+    l.weight.set_requires_grad(false);  // frozen, as PEFT freezes the base layer
+    if (l.bias.defined()) l.bias.set_requires_grad(false);
+    *m = lts::wrap_module(std::make_shared<lts::LoraLinear>(l.weight, l.bias, rank, alpha));
+  })
+}
+
+int lts_lora_merge(lts_module *m) {
+  LTS_TRY({
+    auto &l = lts::lora_of(m);
+    if (l.merged) throw std::invalid_argument("the LoRA layer is already merged");
+    at::NoGradGuard nograd;
+    l.weight.add_(l.delta());
+    l.merged = true;
+  })
+}
+
+int lts_lora_delta(lts_module *m, lts_tensor **out) { LTS_OUT(lts::lora_of(m).delta()) }
+
+int lts_lora_magnitude(lts_module *m, double *out) {
+  LTS_TRY({
+    auto &l = lts::lora_of(m);
+    at::NoGradGuard nograd;
+    double w = l.weight.norm().item<double>();
+    *out = w > 0 ? l.delta().norm().item<double>() / w : 0.0;
+  })
+}
+
+int lts_lora_layer_info(lts_module *m, int64_t *rank, double *alpha, int *merged) {
+  LTS_TRY({
+    auto &l = lts::lora_of(m);
+    *rank = l.rank;
+    *alpha = l.alpha;
+    *merged = l.merged;
+  })
+}
+
+int lts_lora_set_adapters(lts_module *m, lts_tensor *a, lts_tensor *b) {
+  LTS_TRY({
+    auto &l = lts::lora_of(m);
+    if (l.merged) throw std::invalid_argument("the LoRA layer is merged: its adapters cannot change");
+    const at::Tensor &na = T(a), &nb = T(b);
+    if (na.sizes() != l.A.sizes() || nb.sizes() != l.B.sizes())
+      throw std::invalid_argument("adapters of shapes " + c10::str(na.sizes()) + " and " + c10::str(nb.sizes()) + " do not fit lora_A " +
+                                  c10::str(l.A.sizes()) + " and lora_B " + c10::str(l.B.sizes()));
+    at::NoGradGuard nograd;
+    l.A.copy_(na);
+    l.B.copy_(nb);
+  })
 }
 
 int lts_mlp_new(int64_t in, int64_t hidden, int64_t out, lts_module **m) { return lts::make<lts::Mlp>(m, in, hidden, out); }

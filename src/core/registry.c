@@ -73,6 +73,7 @@ static const struct {
     {lt_rows_hf, 10},
     {lt_rows_generator, 10},
     {lt_rows_lora_hf, 11},
+    {lt_rows_lora, 11},
 };
 
 static const char *section_titles[] = {
