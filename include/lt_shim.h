@@ -136,6 +136,15 @@ int lts_topk(lts_tensor *t, int64_t k, int64_t dim, int largest, lts_tensor **va
 int lts_sort(lts_tensor *t, int64_t dim, int descending, lts_tensor **values,
              lts_tensor **indices);
 
+/* ---- tensor decomposition ---- */
+/* Tucker (HOOI from the HOSVD): factors[n] [size_n, rank_n] orthonormal
+ * columns (n = rank of t entries, caller's array), core [rank_0, ...] */
+int lts_tucker(lts_tensor *t, const int64_t *ranks, int n, int64_t max_iter, double tol, lts_tensor **core,
+               lts_tensor **factors);
+int lts_tucker_reconstruct(lts_tensor *core, lts_tensor *const *factors, int n, lts_tensor **out);
+/* column-wise Kronecker product: a [I, R], b [J, R] -> [I*J, R] */
+int lts_khatri_rao(lts_tensor *a, lts_tensor *b, lts_tensor **out);
+
 /* ---- devices and runtime ---- */
 int lts_check_device(const char *device);   /* 0 when libtorch parses it */
 int lts_cuda_is_available(void);

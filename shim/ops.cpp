@@ -242,4 +242,106 @@ int lts_sort(lts_tensor *t, int64_t dim, int descending, lts_tensor **values, lt
   })
 }
 
+// ---- tensor decomposition (section 14) ----
+
+}  // extern "C"
+
+namespace lts {
+namespace {
+
+// X ×_n M: contracts mode n of X with the columns of M ([rows, I_n] · X_(n))
+at::Tensor mode_product(const at::Tensor &x, const at::Tensor &m, int64_t n) {
+  at::Tensor y = at::tensordot(x, m, {n}, {1});  // the new mode comes last
+  return y.movedim(-1, n);
+}
+
+// the r leading left singular vectors of X's mode-n unfolding
+at::Tensor leading(const at::Tensor &x, int64_t n, int64_t r) {
+  at::Tensor unfold = x.movedim(n, 0).reshape({x.size(n), -1});
+  at::Tensor u = std::get<0>(at::linalg_svd(unfold, false));
+  return u.slice(1, 0, r).contiguous();
+}
+
+// Tucker by higher-order orthogonal iteration, started from the HOSVD;
+// stops when the relative error changes by less than tol
+std::pair<at::Tensor, std::vector<at::Tensor>> tucker(const at::Tensor &x_in, const std::vector<int64_t> &ranks, int64_t iters,
+                                                      double tol) {
+  if (!at::isFloatingType(x_in.scalar_type()))
+    throw std::invalid_argument("Tucker needs a floating point tensor, got " + std::string(c10::toString(x_in.scalar_type())));
+  int64_t nd = x_in.dim();
+  if ((int64_t)ranks.size() != nd)
+    throw std::invalid_argument("Tucker needs one rank per dimension: " + std::to_string(nd) + " dimensions, " +
+                                std::to_string(ranks.size()) + " ranks");
+  for (int64_t n = 0; n < nd; n++)
+    if (ranks[(size_t)n] <= 0 || ranks[(size_t)n] > x_in.size(n))
+      throw std::invalid_argument("rank " + std::to_string(ranks[(size_t)n]) + " of dimension " + std::to_string(n) + " must be in [1, " +
+                                  std::to_string(x_in.size(n)) + "]");
+  at::NoGradGuard nograd;
+  at::Tensor x = x_in.scalar_type() == at::kDouble ? x_in : x_in.to(at::kFloat);
+  std::vector<at::Tensor> u((size_t)nd);
+  for (int64_t n = 0; n < nd; n++) u[(size_t)n] = leading(x, n, ranks[(size_t)n]);
+  double norm = x.norm().item<double>(), last = -1;
+  at::Tensor core;
+  for (int64_t it = 0; it < iters; it++) {
+    for (int64_t n = 0; n < nd; n++) {
+      at::Tensor y = x;
+      for (int64_t m = 0; m < nd; m++)
+        if (m != n) y = mode_product(y, u[(size_t)m].t(), m);
+      u[(size_t)n] = leading(y, n, ranks[(size_t)n]);
+    }
+    core = x;
+    for (int64_t m = 0; m < nd; m++) core = mode_product(core, u[(size_t)m].t(), m);
+    // with orthonormal factors, ‖X - X̂‖² = ‖X‖² - ‖core‖²
+    double err = norm > 0 ? std::sqrt(std::max(0.0, norm * norm - std::pow(core.norm().item<double>(), 2))) / norm : 0;
+    if (last >= 0 && std::abs(last - err) < tol) break;
+    last = err;
+  }
+  if (!core.defined()) {
+    core = x;
+    for (int64_t m = 0; m < nd; m++) core = mode_product(core, u[(size_t)m].t(), m);
+  }
+  return {core.to(x_in.scalar_type()), u};
+}
+
+}  // namespace
+}  // namespace lts
+
+extern "C" {
+
+int lts_tucker(lts_tensor *t, const int64_t *ranks, int n, int64_t max_iter, double tol, lts_tensor **core, lts_tensor **factors) {
+  LTS_TRY({
+    if (max_iter < 0) throw std::invalid_argument("max_iter must be non-negative");
+    auto r = lts::tucker(T(t), std::vector<int64_t>(ranks, ranks + n), max_iter, tol);
+    for (size_t i = 0; i < r.second.size(); i++) factors[i] = wrap(r.second[i].to(T(t).scalar_type()));
+    *core = wrap(r.first);
+  })
+}
+
+int lts_tucker_reconstruct(lts_tensor *core, lts_tensor *const *factors, int n, lts_tensor **out) {
+  LTS_TRY({
+    at::Tensor x = T(core);
+    if (x.dim() != n)
+      throw std::invalid_argument("a core of " + std::to_string(x.dim()) + " dimensions needs as many factors, got " + std::to_string(n));
+    for (int i = 0; i < n; i++) {
+      const at::Tensor &u = T(factors[i]);
+      if (u.dim() != 2 || u.size(1) != x.size(i))
+        throw std::invalid_argument("factor " + std::to_string(i) + " must be [size, " + std::to_string(x.size(i)) + "], got " +
+                                    c10::str(u.sizes()));
+      x = lts::mode_product(x, u, i);
+    }
+    *out = wrap(x);
+  })
+}
+
+int lts_khatri_rao(lts_tensor *a, lts_tensor *b, lts_tensor **out) {
+  LTS_TRY({
+    const at::Tensor &x = T(a), &y = T(b);
+    if (x.dim() != 2 || y.dim() != 2 || x.size(1) != y.size(1))
+      throw std::invalid_argument("Khatri-Rao needs two matrices with the same number of columns, got " + c10::str(x.sizes()) + " and " +
+                                  c10::str(y.sizes()));
+    // column r: kron(a[:, r], b[:, r]); row i*J + j = a[i, r] * b[j, r]
+    *out = wrap((x.unsqueeze(1) * y.unsqueeze(0)).reshape({x.size(0) * y.size(0), x.size(1)}));
+  })
+}
+
 }  // extern "C"

@@ -74,13 +74,15 @@ static const struct {
     {lt_rows_generator, 10},
     {lt_rows_lora_hf, 11},
     {lt_rows_lora, 11},
+    {lt_rows_decomposition, 14},
 };
 
 static const char *section_titles[] = {
     "", "Tensors: creation and conversion", "Tensors: arithmetic, math, activations",
     "Tensors: shape, indexing, reductions, sampling", "Devices and runtime",
     "Autograd, optimizers, schedulers, losses", "Neural network modules", "Attention", "Persistence",
-    "Tokenizers", "Hugging Face models and generation", "LoRA",
+    "Tokenizers", "Hugging Face models and generation", "LoRA", "Quantization", "TorchScript (JIT)",
+    "Tensor decomposition",
 };
 
 const char *lt_section_title(int s) {
