@@ -412,6 +412,35 @@ int lts_hf_lora_merge(lts_hf_model *m, int merge);
 /* the trainable adapter tensors (A, B per adapted projection) as new references */
 int lts_hf_lora_parameters(lts_hf_model *m, lts_tensor ***ts, int64_t *n);
 
+/* ==== TorchScript modules (shim/jit.cpp) ==== */
+typedef struct lts_jit lts_jit;
+/* device NULL: where the archive says */
+int lts_jit_load(const char *path, const char *device, lts_jit **out);
+void lts_jit_free(lts_jit *j);                  /* NULL ok */
+int lts_jit_ref(lts_jit *j, lts_jit **out);
+int64_t lts_live_jit(void);
+/* frees the module now; every later call on it fails */
+int lts_jit_unload(lts_jit *j);
+/* runs a method (NULL: forward) on tensors; the result (a tensor, or
+ * tuples/lists of tensors, flattened) as a malloc'd array of new references.
+ * with_lora: forward with the registered LoRA layers' deltas added to their
+ * weights (gradients reach the LoRA tensors) */
+int lts_jit_run(lts_jit *j, const char *method, lts_tensor *const *in, int n, int with_lora, lts_tensor ***outs,
+                int64_t *nout);
+typedef enum { LTS_JIT_METHODS, LTS_JIT_PARAMETERS, LTS_JIT_BUFFERS, LTS_JIT_TENSORS } lts_jit_names_kind;
+int lts_jit_names(lts_jit *j, lts_jit_names_kind what, char ***names, int64_t *n);
+/* a parameter or buffer by dotted name (the module's own tensor) */
+int lts_jit_tensor(lts_jit *j, const char *name, int buffers_only, lts_tensor **out);
+int lts_jit_update(lts_jit *j, const char *name, lts_tensor *value);   /* copies, same shape */
+int lts_jit_to(lts_jit *j, const char *device);
+void lts_jit_device(lts_jit *j, char *buf, size_t n);
+/* a LoRA layer (LTS_M_LORA) for the linear submodule at layer ("fc1", "block.proj") */
+int lts_jit_register_lora(lts_jit *j, const char *layer, lts_module *lora);
+/* forward on in, giving the outputs of the named submodules (called at the
+ * top level of forward) in outs[0..nn) */
+int lts_jit_intermediates(lts_jit *j, lts_tensor *const *in, int n, const char *const *names, int nn, lts_tensor **outs);
+int lts_jit_info(lts_jit *j, int64_t *params, int64_t *buffers, int64_t *values, int64_t *methods, int *training);
+
 /* Beam search (greedy, deterministic) of num_beams beams; returns the best
  * hypothesis' new tokens (ending in eos when it finished). */
 int lts_hf_beam_search(lts_hf_model *m, const int64_t *prompt, int64_t n, const int64_t *eos, int n_eos,

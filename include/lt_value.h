@@ -44,6 +44,7 @@ typedef enum {
   LT_H_HF_MODEL,
   LT_H_KV_CACHE,
   LT_H_GENERATOR,
+  LT_H_JIT,
   LT_H_KIND_COUNT
 } lt_handle_kind;
 

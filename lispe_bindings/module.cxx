@@ -124,6 +124,7 @@ static const char* type_names[LT_H_KIND_COUNT] = {
     "torch_hf_model_",     // LT_H_HF_MODEL
     "torch_kv_cache_",     // LT_H_KV_CACHE
     "torch_generator_",    // LT_H_GENERATOR
+    "torch_jit_model_",    // LT_H_JIT
 };
 
 /* LispE::createNewType records the name as a data type (patterns, `type`);

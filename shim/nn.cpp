@@ -344,6 +344,8 @@ struct LoraLinear : LtModule {
   }
 };
 
+at::Tensor lora_delta(LtModule &m) { return static_cast<LoraLinear &>(m).delta(); }
+
 LoraLinear &lora_of(lts_module *m) {
   if (m->mod->kind != LTS_M_LORA)
     throw std::invalid_argument("a " + std::string(lts_module_kind_name(m->mod->kind)) + " module is not a LoRA layer");

@@ -35,6 +35,9 @@ at::Tensor attention_math(const at::Tensor &q, const at::Tensor &k, const at::Te
 at::Tensor sdpa(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask, double dropout,
                 bool causal, c10::optional<double> scale);
 
+// a LoRA layer's scaling · B A, with autograd to A and B
+at::Tensor lora_delta(LtModule &lora);
+
 lts_module *wrap_module(std::shared_ptr<LtModule> m);
 // activation checkpointing: recomputes m.forward in backward
 at::Tensor checkpointed_forward(const std::shared_ptr<LtModule> &m, const at::Tensor &x,

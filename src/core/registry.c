@@ -74,6 +74,7 @@ static const struct {
     {lt_rows_generator, 10},
     {lt_rows_lora_hf, 11},
     {lt_rows_lora, 11},
+    {lt_rows_jit, 13},
     {lt_rows_decomposition, 14},
 };
 
@@ -179,6 +180,7 @@ static void build_table(void) {
   lt_nn_kinds_init();
   lt_hf_kinds_init();
   lt_generator_kind_init();
+  lt_jit_kind_init();
   int total = 0;
   for (size_t a = 0; a < sizeof areas / sizeof *areas; a++)
     for (const lt_row *r = areas[a].rows; r->name; r++) total++;

@@ -336,7 +336,7 @@ int lt_hf_read_ids(const lt_value *v, int argi, const char *pname, int64_t **ids
     *n = lts_numel(c);
     *ids = (int64_t *)malloc((size_t)(*n ? *n : 1) * sizeof(int64_t));
     if (!*ids) rc = lt_fail("out of memory");
-    else memcpy(*ids, lts_data_ptr(c), (size_t)*n * sizeof(int64_t));
+    else if (*n) memcpy(*ids, lts_data_ptr(c), (size_t)*n * sizeof(int64_t));
   }
   lts_tensor_free(c);
   lts_tensor_free(t);

@@ -1,0 +1,153 @@
+/* test_jit.c - section 13: a TorchScript archive saved by PyTorch 1.13
+ * (tests/data/jit/mlp.pt, tests/tools/gen_jit_golden.py): PyTorch's outputs,
+ * names, tensors, updates, submodule outputs, LoRA on a linear submodule
+ * (equal to the merged weight; gradients reach the adapter), devices, unload. */
+#include <json.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lt_internal.h"
+#include "lt_test.h"
+
+static double diffv(lt_value t, const double *want, int64_t n) {
+  static double v[256];
+  if (values_of(t, v, 256) != n) return 1e30;
+  double w = 0;
+  for (int64_t i = 0; i < n; i++) w = fmax(w, fabs(v[i] - want[i]));
+  return w;
+}
+
+static int64_t doubles(json_object *g, const char *key, double *out) {
+  json_object *a = json_object_object_get(g, key);
+  int64_t n = a ? (int64_t)json_object_array_length(a) : 0;
+  for (int64_t i = 0; i < n; i++) out[i] = json_object_get_double(json_object_array_get_idx(a, (size_t)i));
+  return n;
+}
+
+static int has(lt_value list, const char *s) {
+  for (int64_t i = 0; list.kind == LT_LIST && i < list.u.list.n; i++)
+    if (strcmp(list.u.list.items[i].u.str.s, s) == 0) return 1;
+  return 0;
+}
+
+int main(void) {
+  CHECK(lt_init() == LT_OK);
+  const char *src = getenv("LT_SOURCE_DIR");
+  char path[1024], gpath[1024];
+  snprintf(path, sizeof path, "%s/tests/data/jit/mlp.pt", src ? src : ".");
+  snprintf(gpath, sizeof gpath, "%s/tests/data/jit/golden.json", src ? src : ".");
+  json_object *g = json_object_from_file(gpath);
+  CHECK(g != NULL);
+  if (!g) return test_summary("test_jit");
+  double xin[8], yout[6], h[16], w1[32];
+  doubles(g, "input", xin);
+  doubles(g, "output", yout);
+  doubles(g, "fc1_output", h);
+  doubles(g, "fc1_weight", w1);
+  json_object_put(g);
+
+  lt_value m = ok("torch_jit_load", 2, S(path), S("cpu"));
+  float xf[8];
+  for (int i = 0; i < 8; i++) xf[i] = (float)xin[i];
+  int64_t xs[2] = {2, 4};
+  lt_value x = keep(ok("tensor_reshape", 2, keep(ok("tensor_create", 1, F32S(xf, 8))), I64S(xs, 2)));
+  lt_value y = ok("torch_jit_model_forward", 2, m, x);
+  CHECK(diffv(y, yout, 6) <= 1e-6);
+  lt_value y2 = ok("torch_jit_model_forward", 2, m, keep(L(1, x)));
+  CHECK(diffv(y2, yout, 6) <= 1e-6);
+
+  lt_value meth = ok("torch_jit_model_list_methods", 1, m);
+  CHECK(has(meth, "forward") && has(meth, "hidden"));
+  lt_value pn = ok("torch_jit_model_list_parameter_names", 1, m);
+  CHECK(pn.kind == LT_LIST && pn.u.list.n == 4 && has(pn, "fc1.weight") && has(pn, "fc2.bias"));
+  lt_value bn = ok("torch_jit_model_list_buffers", 1, m);
+  CHECK(bn.kind == LT_LIST && bn.u.list.n == 1 && has(bn, "scale"));
+  lt_value tn = ok("torch_jit_model_list_tensor_names", 1, m);
+  CHECK(tn.kind == LT_LIST && tn.u.list.n == 5);
+  lt_value w = ok("torch_jit_model_get_tensor", 2, m, S("fc1.weight"));
+  CHECK(diffv(w, w1, 32) <= 1e-7);
+  lt_value shape = ok("torch_jit_model_get_tensor_shape", 2, m, S("fc1.weight"));
+  CHECK(shape.kind == LT_BUFFER && shape.u.buf.len == 2 && ((int64_t *)shape.u.buf.data)[0] == 8);
+  lt_value sc = ok("torch_jit_model_get_buffer", 2, m, S("scale"));
+  double scale[3] = {1.0, 2.0, 0.5};
+  CHECK(diffv(sc, scale, 3) == 0);
+  fails("torch_jit_model_get_buffer", "no buffer fc1.weight", 2, m, S("fc1.weight"));
+  lt_value info = ok("torch_jit_model_info", 1, m);
+  const lt_value *v = lt_dict_get(&info, "values");
+  CHECK(v && v->u.i == 8 * 4 + 8 + 3 * 8 + 3 + 3);
+  v = lt_dict_get(&info, "training");
+  CHECK(v && v->kind == LT_BOOL && v->u.b == 0);
+
+  /* the outputs of fc1 inside forward */
+  lt_value st = ok("torch_jit_model_get_intermediate_states", 3, m, x, keep(L(1, S("fc1"))));
+  const lt_value *h1 = lt_dict_get(&st, "fc1");
+  CHECK(h1 && diffv(*h1, h, 16) <= 1e-6);
+  fails("torch_jit_model_get_intermediate_states", "calls no submodule fc3", 3, m, x, keep(L(1, S("fc3"))));
+
+  /* updating the buffer changes forward: scale 2 everywhere */
+  float two[3] = {2, 2, 2};
+  lt_value r = ok("torch_jit_model_update_weight", 3, m, S("scale"), keep(ok("tensor_create", 1, F32S(two, 3))));
+  lt_value_clear(&r);
+  double want2[6];
+  for (int i = 0; i < 6; i++) want2[i] = yout[i] / scale[i % 3] * 2;
+  lt_value y3 = ok("torch_jit_model_forward", 2, m, x);
+  CHECK(diffv(y3, want2, 6) <= 1e-5);
+  fails("torch_jit_model_update_weight", "has shape [3]", 3, m, S("scale"), keep(ok("tensor_create", 1, F32S(two, 2))));
+
+  /* LoRA on fc1: forward_with_lora equals fc1.weight + delta; plain forward unchanged */
+  lt_value lora = ok("torch_lora_linear", 4, lt_int(4), lt_int(8), lt_int(2), lt_float(4.0));
+  int64_t as[2] = {2, 4}, bs[2] = {8, 2};
+  lt_value d = lt_dict_new(2);
+  lt_dict_put(&d, "lora_A.weight", ok("tensor_randn", 1, I64S(as, 2)));
+  lt_dict_put(&d, "lora_B.weight", ok("tensor_randn", 1, I64S(bs, 2)));
+  char dir[512];
+  CHECK(make_tmpdir(dir, sizeof dir, "jit") == 0);
+  r = ok("torch_safetensors_save", 2, d, S(tmp_path("ab.safetensors")));
+  lt_value_clear(&r);
+  lt_value_clear(&d);
+  r = ok("torch_lora_load_adapters", 2, lora, S(tmp_path("ab.safetensors")));
+  lt_value_clear(&r);
+  r = ok("torch_jit_model_register_lora_hook", 3, m, S("fc1"), lora);
+  lt_value_clear(&r);
+  fails("torch_jit_model_register_lora_hook", "does not fit", 3, m, S("fc2"), lora);
+  lt_value yl = ok("torch_jit_model_forward_with_lora", 2, m, x);
+  lt_value yp = ok("torch_jit_model_forward", 2, m, x);
+  CHECK(diffv(yp, want2, 6) <= 1e-5);
+  /* gradients reach the adapter */
+  lt_value loss = ok("tensor_sum", 1, yl);
+  r = ok("torch_backward", 1, loss);
+  lt_value_clear(&r);
+  lt_value tp = ok("torch_lora_trainable_params", 1, lora);
+  lt_value grad = ok("tensor_grad", 1, tp.u.list.items[0]);
+  CHECK(grad.kind == LT_HANDLE && num_of(keep(ok("tensor_sum", 1, keep(ok("tensor_abs", 1, grad))))) > 0);
+  /* merged by hand: the same output */
+  lt_value delta = ok("torch_lora_compute_delta", 1, lora);
+  lt_value merged = ok("tensor_add", 2, w, delta);
+  lt_value merged_d = ok("tensor_detach", 1, merged);
+  r = ok("torch_jit_model_update_weight", 3, m, S("fc1.weight"), merged_d);
+  lt_value_clear(&r);
+  lt_value ym = ok("torch_jit_model_forward", 2, m, x);
+  static double vl[6];
+  CHECK(values_of(yl, vl, 6) == 6 && diffv(ym, vl, 6) <= 1e-5);
+
+  /* devices */
+  lt_value dv = ok("torch_jit_model_to_best_device", 1, m);
+  CHECK(dv.kind == LT_STRING);
+  lt_value_clear(&dv);
+  dv = ok("torch_jit_model_to_device", 1, m);
+  CHECK(dv.kind == LT_STRING && strcmp(dv.u.str.s, "cpu") == 0);
+  lt_value_clear(&dv);
+  if (!lts_mps_is_available()) fails("torch_jit_model_to_mps", "MPS is not available", 1, m);
+
+  /* unload: later calls fail, cleanly */
+  r = ok("torch_jit_unload", 1, m);
+  lt_value_clear(&r);
+  fails("torch_jit_model_forward", "unloaded", 2, m, x);
+  fails("torch_jit_unload", "unloaded", 1, m);
+  fails("torch_jit_load", "", 1, S("/nonexistent/model.pt"));
+  fails("torch_jit_model_forward", "TorchScript module", 2, lora, x);
+  remove_tmpdir(dir);
+
+  lt_value vals[] = {ym, merged_d, merged, delta, grad, tp, loss, yp, yl, lora, y3, st, info, sc, shape, w, tn, bn, pn, meth, y2, y, m};
+  for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) lt_value_clear(&vals[i]);
+  return test_summary("test_jit");
+}
