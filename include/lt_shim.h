@@ -136,6 +136,23 @@ int lts_topk(lts_tensor *t, int64_t k, int64_t dim, int largest, lts_tensor **va
 int lts_sort(lts_tensor *t, int64_t dim, int descending, lts_tensor **values,
              lts_tensor **indices);
 
+/* ---- quantization (shim/ops.cpp) ---- */
+/* dtype: LT_QI8, LT_QU8 or LT_QI32; values read dequantized everywhere */
+int lts_quantize_per_tensor(lts_tensor *t, double scale, int64_t zero_point, lt_dtype dt, lts_tensor **out);
+/* scales float, zero_points integers, one per index of axis */
+int lts_quantize_per_channel(lts_tensor *t, lts_tensor *scales, lts_tensor *zero_points, int64_t axis, lt_dtype dt,
+                             lts_tensor **out);
+/* scale and zero point from the tensor's min and max (0 always representable) */
+int lts_quantize_dynamic(lts_tensor *t, lt_dtype dt, lts_tensor **out);
+int lts_dequantize(lts_tensor *t, lts_tensor **out);
+typedef struct {
+  int per_channel;
+  double scale;          /* per tensor */
+  int64_t zero_point;    /* per tensor */
+  int64_t axis;          /* per channel */
+} lts_qparams;
+int lts_quant_params(lts_tensor *t, lts_qparams *q);   /* fails for a tensor that is not quantized */
+
 /* ---- tensor decomposition ---- */
 /* Tucker (HOOI from the HOSVD): factors[n] [size_n, rank_n] orthonormal
  * columns (n = rank of t entries, caller's array), core [rank_0, ...] */
@@ -230,6 +247,14 @@ int lts_module_train(lts_module *m, int training);
 int lts_module_is_training(lts_module *m);
 int lts_module_set_checkpointing(lts_module *m, int on);
 int lts_module_checkpointing(lts_module *m);
+/* The 2-d weights of a module (linear, mlp, the projections of attention and
+ * blocks, embeddings) kept in int8 (per output channel, symmetric) and
+ * dequantized for each forward; they stop training (requires_grad off).
+ * State and checkpoints give the dequantized values; before and after: bytes */
+int lts_module_quantize(lts_module *m, int64_t *before, int64_t *after);
+/* static quantization: the range of the calibration inputs (with 0) sets a
+ * uint8 scale and zero point applied to the module's input in forward */
+int lts_module_calibrate(lts_module *m, lts_tensor *const *xs, int64_t n);
 
 /* attention (shim/attention.cpp): q, k, v [B, H, L, D] or [B*H, L, D]; masks
  * as lts_attention_forward; has_scale = 0: 1/sqrt(D); rows that attend to no

@@ -31,6 +31,7 @@ typedef enum {
 /* Element types. The numbering is ours; the shim maps it to libtorch. */
 typedef enum {
   LT_F32 = 0, LT_F64, LT_F16, LT_BF16, LT_I64, LT_I32, LT_I16, LT_I8, LT_U8, LT_BOOL8,
+  LT_QI8, LT_QU8, LT_QI32,   /* quantized (affine): values are read dequantized */
   LT_DTYPE_COUNT
 } lt_dtype;
 

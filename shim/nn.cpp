@@ -476,6 +476,8 @@ int lts_rotary_new(int64_t dim, int64_t max_seq, double base, lts_module **m) { 
 
 int lts_module_to(lts_module *m, int dt, const char *device) {
   LTS_TRY({
+    if (!M(m).quantized.empty() && ((device && *device && c10::Device(std::string(device)) != at::kCPU) || dt >= 0))
+      throw std::invalid_argument("a quantized module stays on the CPU in its dtype");
     if (device && *device) M(m).to(c10::Device(std::string(device)));
     if (dt >= 0) M(m).to(lts::to_scalar((lt_dtype)dt));
   })
@@ -484,12 +486,67 @@ int lts_module_to(lts_module *m, int dt, const char *device) {
 int lts_module_forward(lts_module *m, lts_tensor *x, lts_tensor *mask, lts_tensor **out) {
   LTS_TRY({
     at::Tensor mk = lts::T_opt(mask);
-    *out = wrap(m->checkpoint ? lts::checkpointed_forward(m->mod, T(x), mk) : M(m).forward(T(x), mk));
+    lts::Dequantized dq(M(m));
+    at::Tensor in = dq.input(T(x));
+    *out = wrap(m->checkpoint ? lts::checkpointed_forward(m->mod, in, mk) : M(m).forward(in, mk));
   })
 }
 
 int lts_attention_forward(lts_module *m, lts_tensor *q, lts_tensor *k, lts_tensor *v, lts_tensor *mask, lts_tensor **out) {
-  LTS_OUT(M(m).attend(T(q), T(k), T(v), lts::T_opt(mask)))
+  LTS_TRY({
+    lts::Dequantized dq(M(m));
+    *out = wrap(M(m).attend(dq.input(T(q)), dq.input(T(k)), dq.input(T(v)), lts::T_opt(mask)));
+  })
+}
+
+// every 2-d weight: int8 per output channel, symmetric (scale max|w| / 127)
+int lts_module_quantize(lts_module *m, int64_t *before, int64_t *after) {
+  LTS_TRY({
+    lts::LtModule &mod = M(m);
+    if (!mod.quantized.empty()) throw std::invalid_argument("the module is already quantized");
+    if (m->checkpoint) throw std::invalid_argument("a checkpointed module cannot be quantized");
+    int64_t b = 0, a = 0;
+    std::vector<std::pair<at::Tensor, at::Tensor>> q;
+    for (auto &p : mod.named_parameters()) {
+      at::Tensor w = p.value();
+      const std::string &k = p.key();
+      bool weight = k.size() >= 6 && k.compare(k.size() - 6, 6, "weight") == 0;  // weight, fc1.weight, in_proj_weight
+      if (w.dim() != 2 || !weight || !at::isFloatingType(w.scalar_type()) || !w.device().is_cpu()) continue;
+      at::Tensor wd = w.detach().to(at::kFloat);
+      at::Tensor scales = (wd.abs().amax(1) / 127.0).clamp_min(1e-12).to(at::kDouble);
+      at::Tensor zeros = at::zeros({wd.size(0)}, at::kLong);
+      b += w.numel() * (int64_t)w.element_size();
+      a += w.numel() + scales.numel() * 8;  // one byte a value, a double scale a row
+      q.emplace_back(w, at::quantize_per_channel(wd, scales, zeros, 0, at::kQInt8));
+    }
+    if (q.empty()) throw std::invalid_argument("the module has no linear weights to quantize");
+    for (auto &e : q) {
+      e.first.set_requires_grad(false);
+      e.first.set_data(at::empty({0}, e.first.options()));
+    }
+    mod.quantized = std::move(q);
+    *before = b;
+    *after = a;
+  })
+}
+
+int lts_module_calibrate(lts_module *m, lts_tensor *const *xs, int64_t n) {
+  LTS_TRY({
+    lts::LtModule &mod = M(m);
+    if (n <= 0) throw std::invalid_argument("calibration needs at least one input");
+    double lo = 0, hi = 0;  // the range always holds 0
+    for (int64_t i = 0; i < n; i++) {
+      const at::Tensor &x = T(xs[i]);
+      if (!at::isFloatingType(x.scalar_type())) throw std::invalid_argument("calibration inputs must be floating point tensors");
+      if (x.numel()) {
+        lo = std::min(lo, x.min().item<double>());
+        hi = std::max(hi, x.max().item<double>());
+      }
+    }
+    double scale = (hi - lo) / 255.0;
+    mod.in_scale = scale > 0 ? scale : 1.0;
+    mod.in_zero_point = std::max<int64_t>(0, std::min<int64_t>(255, (int64_t)std::nearbyint(-lo / mod.in_scale)));
+  })
 }
 
 int lts_rotary_forward(lts_module *m, int64_t seq_len, const char *device, lts_tensor **cos, lts_tensor **sin) {
@@ -527,7 +584,14 @@ int lts_module_state(lts_module *m, char ***names, lts_tensor ***ts, int64_t *n)
   LTS_TRY({
     std::vector<std::string> keys;
     std::vector<at::Tensor> vals;
-    for (auto &p : M(m).named_parameters()) { keys.push_back(p.key()); vals.push_back(p.value()); }
+    // a quantized weight reads as its dequantized values (a copy)
+    std::map<const c10::TensorImpl *, at::Tensor> deq;
+    for (auto &q : M(m).quantized) deq[q.first.unsafeGetTensorImpl()] = q.second.dequantize();
+    for (auto &p : M(m).named_parameters()) {
+      keys.push_back(p.key());
+      auto it = deq.find(p.value().unsafeGetTensorImpl());
+      vals.push_back(it == deq.end() ? p.value() : it->second);
+    }
     for (auto &b : M(m).named_buffers()) { keys.push_back(b.key()); vals.push_back(b.value()); }
     tensor_array(vals, ts, n);
     *names = (char **)malloc(sizeof(char *) * (keys.size() ? keys.size() : 1));
@@ -537,6 +601,7 @@ int lts_module_state(lts_module *m, char ***names, lts_tensor ***ts, int64_t *n)
 
 int lts_module_load_state(lts_module *m, char *const *names, lts_tensor *const *ts, int64_t n) {
   LTS_TRY({
+    if (!M(m).quantized.empty()) throw std::invalid_argument("a quantized module cannot take new weights");
     std::map<std::string, at::Tensor> own;
     for (auto &p : M(m).named_parameters()) own[p.key()] = p.value();
     for (auto &b : M(m).named_buffers()) own[b.key()] = b.value();

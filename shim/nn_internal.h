@@ -15,6 +15,29 @@ struct LtModule : torch::nn::Module {
   virtual at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v,
                             const at::Tensor &mask);
   virtual std::string describe() const = 0;
+  // int8 weights (quantization): each module tensor with its qint8 copy; the
+  // module tensor holds no values at rest and the dequantized ones during a
+  // forward (Dequantized below)
+  std::vector<std::pair<at::Tensor, at::Tensor>> quantized;
+  // static quantization: the input's scale and zero point (scale 0: none)
+  double in_scale = 0;
+  int64_t in_zero_point = 0;
+};
+
+// The dequantized weights of a quantized module for the time of a call
+struct Dequantized {
+  LtModule &m;
+  explicit Dequantized(LtModule &mod) : m(mod) {
+    for (auto &q : m.quantized) q.first.set_data(q.second.dequantize());
+  }
+  ~Dequantized() {
+    for (auto &q : m.quantized) q.first.set_data(at::empty({0}, q.first.options()));
+  }
+  // static quantization: the input rounded as int8 would hold it
+  at::Tensor input(const at::Tensor &x) const {
+    if (m.in_scale <= 0) return x;
+    return at::quantize_per_tensor(x.to(at::kFloat), m.in_scale, m.in_zero_point, at::kQUInt8).dequantize().to(x.scalar_type());
+  }
 };
 
 // Attention masks as users give them, made ready to add to or select scores

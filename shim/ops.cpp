@@ -242,6 +242,71 @@ int lts_sort(lts_tensor *t, int64_t dim, int descending, lts_tensor **values, lt
   })
 }
 
+// ---- quantization (section 12) ----
+
+int lts_quantize_per_tensor(lts_tensor *t, double scale, int64_t zero_point, lt_dtype dt, lts_tensor **out) {
+  LTS_TRY({
+    at::ScalarType q = lts::to_scalar(dt);
+    if (!at::isQIntType(q)) throw std::invalid_argument("quantized dtype must be qint8, quint8 or qint32");
+    if (!(scale > 0) || !std::isfinite(scale)) throw std::invalid_argument("scale must be a positive number");
+    *out = wrap(at::quantize_per_tensor(T(t).to(at::kFloat), scale, zero_point, q));
+  })
+}
+
+int lts_quantize_per_channel(lts_tensor *t, lts_tensor *scales, lts_tensor *zero_points, int64_t axis, lt_dtype dt, lts_tensor **out) {
+  LTS_TRY({
+    at::ScalarType q = lts::to_scalar(dt);
+    if (!at::isQIntType(q)) throw std::invalid_argument("quantized dtype must be qint8, quint8 or qint32");
+    const at::Tensor &x = T(t);
+    int64_t ax = axis < 0 ? axis + x.dim() : axis;
+    if (ax < 0 || ax >= x.dim()) throw std::invalid_argument("axis " + std::to_string(axis) + " is out of range");
+    at::Tensor s = T(scales).to(at::kDouble), z = T(zero_points).to(at::kLong);
+    if (s.dim() != 1 || s.size(0) != x.size(ax) || z.sizes() != s.sizes())
+      throw std::invalid_argument("scales and zero points must hold " + std::to_string(x.size(ax)) + " values (the size of axis " +
+                                  std::to_string(ax) + ")");
+    if (!(s > 0).all().item<bool>()) throw std::invalid_argument("scales must be positive");
+    *out = wrap(at::quantize_per_channel(x.to(at::kFloat), s, z, ax, q));
+  })
+}
+
+// PyTorch's MinMax observer: the range always holds 0, spread over the dtype's integers
+int lts_quantize_dynamic(lts_tensor *t, lt_dtype dt, lts_tensor **out) {
+  LTS_TRY({
+    at::ScalarType q = lts::to_scalar(dt);
+    if (q != at::kQInt8 && q != at::kQUInt8) throw std::invalid_argument("dynamic quantization gives qint8 or quint8");
+    at::Tensor x = T(t).to(at::kFloat);
+    double lo = x.numel() ? std::min(0.0, x.min().item<double>()) : 0, hi = x.numel() ? std::max(0.0, x.max().item<double>()) : 0;
+    double qmin = q == at::kQInt8 ? -128 : 0, qmax = q == at::kQInt8 ? 127 : 255;
+    double scale = (hi - lo) / (qmax - qmin);
+    if (!(scale > 0)) scale = 1.0;
+    int64_t zp = (int64_t)std::nearbyint(qmin - lo / scale);
+    zp = std::max<int64_t>((int64_t)qmin, std::min<int64_t>((int64_t)qmax, zp));
+    *out = wrap(at::quantize_per_tensor(x, scale, zp, q));
+  })
+}
+
+int lts_dequantize(lts_tensor *t, lts_tensor **out) {
+  LTS_TRY({
+    if (!T(t).is_quantized()) throw std::invalid_argument("the tensor is not quantized");
+    *out = wrap(T(t).dequantize());
+  })
+}
+
+int lts_quant_params(lts_tensor *t, lts_qparams *q) {
+  LTS_TRY({
+    const at::Tensor &x = T(t);
+    if (!x.is_quantized()) throw std::invalid_argument("the tensor is not quantized");
+    memset(q, 0, sizeof *q);
+    if (x.qscheme() == at::kPerTensorAffine) {
+      q->scale = x.q_scale();
+      q->zero_point = x.q_zero_point();
+    } else {
+      q->per_channel = 1;
+      q->axis = x.q_per_channel_axis();
+    }
+  })
+}
+
 // ---- tensor decomposition (section 14) ----
 
 }  // extern "C"

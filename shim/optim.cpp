@@ -220,6 +220,7 @@ int lts_save_checkpoint(const char *path, lts_module *m, lts_optimizer *o, int64
   LTS_TRY({
     torch::serialize::OutputArchive ar;
     if (m) {
+      lts::Dequantized dq(M(m));  // a quantized module is saved with its dequantized weights
       torch::serialize::OutputArchive ma;
       M(m).save(ma);
       ar.write("model", ma);

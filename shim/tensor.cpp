@@ -26,6 +26,9 @@ at::ScalarType to_scalar(lt_dtype dt) {
   case LT_I8: return at::kChar;
   case LT_U8: return at::kByte;
   case LT_BOOL8: return at::kBool;
+  case LT_QI8: return at::kQInt8;
+  case LT_QU8: return at::kQUInt8;
+  case LT_QI32: return at::kQInt32;
   default: throw std::invalid_argument("unknown dtype");
   }
 }
@@ -42,6 +45,9 @@ lt_dtype from_scalar(at::ScalarType st) {
   case at::kChar: return LT_I8;
   case at::kByte: return LT_U8;
   case at::kBool: return LT_BOOL8;
+  case at::kQInt8: return LT_QI8;
+  case at::kQUInt8: return LT_QU8;
+  case at::kQInt32: return LT_QI32;
   default: return LT_DTYPE_COUNT;
   }
 }
@@ -163,7 +169,9 @@ int lts_is_cpu(lts_tensor *t) { return T(t).is_cpu(); }
 
 const void *lts_data_ptr(lts_tensor *t) { return T(t).is_cpu() ? T(t).data_ptr() : nullptr; }
 
-int lts_item_double(lts_tensor *t, double *out) { LTS_TRY(*out = T(t).item().toDouble()) }
+int lts_item_double(lts_tensor *t, double *out) {
+  LTS_TRY(*out = (T(t).is_quantized() ? T(t).dequantize() : at::Tensor(T(t))).item().toDouble())
+}
 int lts_item_int(lts_tensor *t, int64_t *out) { LTS_TRY(*out = T(t).item().toLong()) }
 int lts_is_floating(lts_tensor *t) { return at::isFloatingType(T(t).scalar_type()); }
 
@@ -199,6 +207,7 @@ int lts_to(lts_tensor *t, int dt, const char *device, lts_tensor **out) {
   LTS_TRY({
     at::Tensor r = T(t);
     if (device && *device) r = r.to(c10::Device(std::string(device)));
+    if (dt >= 0 && r.is_quantized() && !at::isQIntType(lts::to_scalar((lt_dtype)dt))) r = r.dequantize();
     if (dt >= 0) r = r.to(lts::to_scalar((lt_dtype)dt));
     *out = wrap(std::move(r));
   })

@@ -35,6 +35,7 @@ extern const lt_row lt_rows_lora_hf[];      /* src/hf/lora_hf.c */
 extern const lt_row lt_rows_lora[];         /* src/nn/lora.c */
 extern const lt_row lt_rows_decomposition[]; /* src/tensor/decomposition.c */
 extern const lt_row lt_rows_jit[];          /* src/nn/jit.c */
+extern const lt_row lt_rows_quantize[];     /* src/tensor/quantize.c */
 void lt_jit_kind_init(void);
 void lt_nn_kinds_init(void);                /* module, optimizer, scheduler handles */
 char *lt_tokenizer_repr(void *p);           /* malloc'd, e.g. "Simple Tokenizer (vocab size: 4)" */

@@ -74,6 +74,7 @@ static const struct {
     {lt_rows_generator, 10},
     {lt_rows_lora_hf, 11},
     {lt_rows_lora, 11},
+    {lt_rows_quantize, 12},
     {lt_rows_jit, 13},
     {lt_rows_decomposition, 14},
 };

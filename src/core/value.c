@@ -162,6 +162,8 @@ static const struct { const char *name; const char *alias; size_t size; } dtype_
   [LT_I64] = {"int64", "long", 8},      [LT_I32] = {"int32", "int", 4},
   [LT_I16] = {"int16", "short", 2},     [LT_I8] = {"int8", "char", 1},
   [LT_U8] = {"uint8", "byte", 1},       [LT_BOOL8] = {"bool", "boolean", 1},
+  [LT_QI8] = {"qint8", "qint8", 1},     [LT_QU8] = {"quint8", "quint8", 1},
+  [LT_QI32] = {"qint32", "qint32", 4},
 };
 
 const char *lt_dtype_name(lt_dtype dt) {

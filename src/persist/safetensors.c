@@ -28,12 +28,12 @@ static const char *const st_foreign[] = {"U16", "U32", "U64", "C64", "F8_E5M2", 
                                          "F6_E2M3", "F6_E3M2", "F8_E4M3FNUZ", "F8_E5M2FNUZ", NULL};
 
 const char *lt_safetensors_dtype_name(lt_dtype dt) {
-  return (int)dt >= 0 && dt < LT_DTYPE_COUNT ? st_dtypes[dt].name : "?";
+  return (int)dt >= 0 && dt < LT_DTYPE_COUNT && st_dtypes[dt].name ? st_dtypes[dt].name : "?";
 }
 
 int lt_safetensors_dtype_parse(const char *s, lt_dtype *out) {
   for (int i = 0; i < LT_DTYPE_COUNT; i++)
-    if (strcmp(s, st_dtypes[i].name) == 0) {
+    if (st_dtypes[i].name && strcmp(s, st_dtypes[i].name) == 0) {
       *out = (lt_dtype)i;
       return 0;
     }
@@ -618,8 +618,9 @@ int lt_safetensors_save(const char *path, const lt_value *tensors, const lt_valu
     }
     made++;
     w->dtype = lts_dtype(w->t);
-    if ((int)w->dtype < 0 || w->dtype >= LT_DTYPE_COUNT) {
-      lt_fail("tensor \"%s\" has a dtype the format cannot hold", name);
+    if ((int)w->dtype < 0 || w->dtype >= LT_DTYPE_COUNT || !st_dtypes[w->dtype].name) {
+      lt_fail("tensor \"%s\" has a dtype the format cannot hold (%s; dequantize quantized tensors first)", name,
+              lt_dtype_name(w->dtype));
       goto out;
     }
     w->nd = lts_shape(w->t, w->dims, LTS_MAX_DIMS);

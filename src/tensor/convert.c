@@ -238,7 +238,7 @@ int lt_tensor_to_value(lts_tensor *t, lt_value *out) {
   lt_dtype dt = lts_dtype(t), target;
   switch (dt) {
   case LT_F32: case LT_F64: case LT_I64: case LT_I16: case LT_BOOL8: target = dt; break;
-  case LT_F16: case LT_BF16: target = LT_F32; break;
+  case LT_F16: case LT_BF16: case LT_QI8: case LT_QU8: case LT_QI32: target = LT_F32; break;
   default: target = LT_I64; break;
   }
   lts_tensor *c = NULL, *conv = NULL;

@@ -156,6 +156,30 @@ static void add_suffix(sbuf *b, const char *suffix, int indent) {
   sb_str(b, suffix);
 }
 
+/* the shortest text that reads back as v (Python's float repr) */
+static void shortest(double v, char *buf, size_t n) {
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) return;
+  }
+}
+
+/* PyTorch's quantization suffixes (per-channel parameters by axis only) */
+static void quant_suffixes(lts_tensor *t, char (*suffixes)[96], int *ns) {
+  lts_qparams q;
+  if (lts_quant_params(t, &q)) return;
+  if (q.per_channel) {
+    snprintf(suffixes[(*ns)++], 96, "quantization_scheme=torch.per_channel_affine");
+    snprintf(suffixes[(*ns)++], 96, "axis=%lld", (long long)q.axis);
+  } else {
+    snprintf(suffixes[(*ns)++], 96, "quantization_scheme=torch.per_tensor_affine");
+    char sc[32];
+    shortest(q.scale, sc, sizeof sc);
+    snprintf(suffixes[(*ns)++], 96, "scale=%s", sc);
+    snprintf(suffixes[(*ns)++], 96, "zero_point=%lld", (long long)q.zero_point);
+  }
+}
+
 char *lt_tensor_repr(lts_tensor *t) {
   sbuf b = {0};
   const int indent = 7; /* strlen("tensor(") */
@@ -164,7 +188,7 @@ char *lt_tensor_repr(lts_tensor *t) {
   int64_t dims[LTS_MAX_DIMS], strides[LTS_MAX_DIMS];
   int nd = lts_shape(t, dims, LTS_MAX_DIMS);
   int64_t numel = lts_numel(t);
-  char suffixes[4][96];
+  char suffixes[8][96];
   int ns = 0;
   char dev[64];
   lts_device(t, dev, sizeof dev);
@@ -182,7 +206,9 @@ char *lt_tensor_repr(lts_tensor *t) {
     if (dt != LT_F32) snprintf(suffixes[ns++], 96, "dtype=torch.%s", lt_dtype_name(dt));
   } else {
     if (!default_dtype) snprintf(suffixes[ns++], 96, "dtype=torch.%s", lt_dtype_name(dt));
-    int floating = dt == LT_F32 || dt == LT_F64 || dt == LT_F16 || dt == LT_BF16;
+    int quantized = dt == LT_QI8 || dt == LT_QU8 || dt == LT_QI32;
+    int floating = dt == LT_F32 || dt == LT_F64 || dt == LT_F16 || dt == LT_BF16 || quantized;
+    if (quantized) quant_suffixes(t, suffixes, &ns);
     lt_dtype read = floating ? LT_F64 : dt == LT_BOOL8 ? LT_BOOL8 : LT_I64;
     lts_tensor *conv = NULL, *cpu = NULL;
     int rc = lts_to(t, read, "cpu", &conv);

@@ -93,6 +93,19 @@ lt_value L(int n, ...) {
   return l;
 }
 
+lt_value Lr(int n, ...) {
+  lt_value l = lt_list_new(n);
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n; i++) {
+    lt_value v = va_arg(ap, lt_value);
+    if (v.kind == LT_HANDLE) lt_handle_retain(v.u.h, &v.u.h);
+    l.u.list.items[i] = v;
+  }
+  va_end(ap);
+  return l;
+}
+
 int64_t values_of(lt_value t, double *out, int64_t max) {
   if (t.kind != LT_HANDLE) return -1;
   lts_tensor *c = NULL, *d = NULL;

@@ -49,6 +49,7 @@ lt_value I64S(int64_t *data, int64_t n);  /* borrowed integers buffer */
 lt_value F32S(float *data, int64_t n);    /* borrowed floats buffer */
 lt_value F64S(double *data, int64_t n);   /* borrowed numbers buffer */
 lt_value L(int n, ...);                   /* a list value owning copies of the given values */
+lt_value Lr(int n, ...);                  /* the same holding new references to the given handles */
 /* keeps a value made inline in a call and clears it at test_summary */
 lt_value keep(lt_value v);
 

@@ -30,8 +30,8 @@ int main(void) {
   lt_value_clear(&r);
   /* X = G ×1 A ×2 B ×3 C has multilinear rank (2, 3, 2) */
   lt_value G = randn(2, 3, 2, 3), A = randn(5, 2, 0, 2), B = randn(6, 3, 0, 2), C = randn(4, 2, 0, 2);
-  lt_value X = keep(ok("torch_tucker_reconstruct", 2, G, keep(L(3, A, B, C))));
-  lt_value E = keep(ok("tensor_einsum", 2, S("abc,ia,jb,kc->ijk"), keep(L(4, G, A, B, C))));
+  lt_value X = keep(ok("torch_tucker_reconstruct", 2, G, keep(Lr(3, A, B, C))));
+  lt_value E = keep(ok("tensor_einsum", 2, S("abc,ia,jb,kc->ijk"), keep(Lr(4, G, A, B, C))));
   CHECK(rel_err(X, E) <= 1e-12);
   int64_t ranks[3] = {2, 3, 2};
   lt_value res = ok("torch_tucker_decomposition", 2, X, I64S(ranks, 3));
@@ -98,7 +98,7 @@ int main(void) {
   int64_t big[3] = {2, 7, 2};
   fails("torch_tucker_decomposition", "must be in [1, 6]", 2, X, I64S(big, 3));
   fails("torch_tucker_decomposition", "floating point", 2, keep(ok("tensor_ones", 2, I64S(s3, 3), S("int64"))), I64S(small, 3));
-  fails("torch_tucker_reconstruct", "needs as many factors", 2, G, keep(L(2, A, B)));
+  fails("torch_tucker_reconstruct", "needs as many factors", 2, G, keep(Lr(2, A, B)));
   fails("torch_khatri_rao_product", "same number of columns", 2, ta, keep(ok("tensor_ones", 1, I64S(as, 1))));
   int64_t zero[2] = {2, 0};
   fails("torch_tucker_compression_ratio", "positive sizes", 3, I64S(os, 3), I64S(zero, 2), keep(L(1, I64S(f1, 2))));

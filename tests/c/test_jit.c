@@ -52,7 +52,7 @@ int main(void) {
   lt_value x = keep(ok("tensor_reshape", 2, keep(ok("tensor_create", 1, F32S(xf, 8))), I64S(xs, 2)));
   lt_value y = ok("torch_jit_model_forward", 2, m, x);
   CHECK(diffv(y, yout, 6) <= 1e-6);
-  lt_value y2 = ok("torch_jit_model_forward", 2, m, keep(L(1, x)));
+  lt_value y2 = ok("torch_jit_model_forward", 2, m, keep(Lr(1, x)));
   CHECK(diffv(y2, yout, 6) <= 1e-6);
 
   lt_value meth = ok("torch_jit_model_list_methods", 1, m);
