@@ -34,6 +34,8 @@ typedef enum {
   LT_QI8, LT_QU8, LT_QI32,   /* quantized (affine): values are read dequantized */
   LT_DTYPE_COUNT
 } lt_dtype;
+/* the plain dtypes (not quantized): LT_F32 .. LT_BOOL8 */
+#define LT_PLAIN_DTYPES (LT_BOOL8 + 1)
 
 /* Kinds of handles. Each kind has one release function (lt_handle_release). */
 typedef enum {

@@ -8,8 +8,11 @@ std::atomic<int64_t> live_tensors{0};
 static thread_local std::string last_error;
 
 void set_error(const char *msg) {
-  // keep the first line block: libtorch messages may carry long context
+  // keep the first paragraph: libtorch's dispatcher messages go on to list
+  // every backend, dozens of lines
   last_error = msg ? msg : "";
+  size_t para = last_error.find("\n\n");
+  if (para != std::string::npos) last_error.resize(para);
   while (!last_error.empty() && (last_error.back() == '\n' || last_error.back() == ' '))
     last_error.pop_back();
 }

@@ -279,7 +279,8 @@ static int check_one(const lt_primitive *p, int i, const lt_value *v) {
     break;
   case LT_P_DTYPE: {
     lt_dtype dt;
-    ok = v->kind == LT_STRING && lt_dtype_parse(v->u.str.s, v->u.str.len, &dt) == 0;
+    /* quantized dtypes come from the quantize primitives only */
+    ok = v->kind == LT_STRING && lt_dtype_parse(v->u.str.s, v->u.str.len, &dt) == 0 && dt < LT_PLAIN_DTYPES;
     if (!ok && v->kind == LT_STRING)
       return lt_fail("argument %d (%s) must be %s, got \"%.*s\"", i + 1, q->name,
                      ptype_expect(q->type), (int)(v->u.str.len > 40 ? 40 : v->u.str.len), v->u.str.s);

@@ -74,7 +74,8 @@ static int p_item(const lt_value *a, lt_value *out) {
   lts_tensor *t = lt_tensor_of(&a[0]);
   int64_t n = lts_numel(t);
   if (n != 1) return lt_fail("argument 1 (tensor) must hold exactly one element, it holds %lld", (long long)n);
-  if (lts_is_floating(t)) {
+  lt_dtype dt = lts_dtype(t);
+  if (lts_is_floating(t) || dt == LT_QI8 || dt == LT_QU8 || dt == LT_QI32) {  /* quantized: the dequantized value */
     double d;
     if (lts_item_double(t, &d)) return lt_fail_shim();
     *out = lt_float(d);

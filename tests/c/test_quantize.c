@@ -64,6 +64,13 @@ int main(void) {
   free(r);
   lt_value one = ok("tensor_select", 3, keep(ok("tensor_select", 3, pc, lt_int(0), lt_int(1))), lt_int(0), lt_int(2));
   CHECK_NEAR(num_of(one), 0.5, 1e-6);
+  lt_value item = ok("tensor_item", 1, one);
+  CHECK(item.kind == LT_FLOAT && fabs(item.u.f - 0.5) < 1e-6);
+  lt_value list = ok("tensor_to_list", 1, pc);
+  CHECK(list.kind == LT_LIST && list.u.list.n == 2 && list.u.list.items[1].kind == LT_BUFFER &&
+        list.u.list.items[1].u.buf.dtype == LT_F32 && fabs(((float *)list.u.list.items[1].u.buf.data)[0] - 0.5) < 1e-6);
+  lt_value_clear(&list);
+  fails("tensor_zeros", "must be a dtype name", 2, I64S(sh, 2), S("qint8"));
 
   /* plain conversions */
   lt_value h = ok("torch_quantize_fp16", 1, x), h2 = ok("torch_tensor_to_fp16", 1, x);

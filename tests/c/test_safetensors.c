@@ -165,10 +165,10 @@ static lts_tensor *make(lt_dtype dt, const int64_t *dims, int nd, int salt) {
 }
 
 static lt_value all_dtypes_dict(int salt) {
-  static const char *names[LT_DTYPE_COUNT] = {"f32", "f64", "f16", "bf16", "i64", "i32", "i16", "i8", "u8", "bool"};
+  static const char *names[LT_PLAIN_DTYPES] = {"f32", "f64", "f16", "bf16", "i64", "i32", "i16", "i8", "u8", "bool"};
   int64_t dims[3] = {2, 3, 2};
   lt_value d = lt_dict_new(16);
-  for (int dt = 0; dt < LT_DTYPE_COUNT; dt++)
+  for (int dt = 0; dt < LT_PLAIN_DTYPES; dt++)
     lt_dict_put(&d, names[dt], lt_handle_value(LT_H_TENSOR, make((lt_dtype)dt, dims, 1 + dt % 3, salt + dt)));
   int64_t empty[2] = {0, 4};
   lt_dict_put(&d, "empty", lt_handle_value(LT_H_TENSOR, make(LT_F32, empty, 2, salt)));
