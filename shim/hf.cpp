@@ -408,19 +408,8 @@ int lts_hf_weight(lts_hf_model *m, const char *name, lts_tensor **out) {
 
 int lts_hf_weight_names(lts_hf_model *m, char ***names, int64_t *n) {
   LTS_TRY({
-    auto &v = H(m).names;
-    char **a = (char **)calloc(v.size() ? v.size() : 1, sizeof(char *));
-    if (!a) throw std::bad_alloc();
-    for (size_t i = 0; i < v.size(); i++) {
-      a[i] = strdup(v[i].c_str());
-      if (!a[i]) {
-        for (size_t j = 0; j < i; j++) free(a[j]);
-        free(a);
-        throw std::bad_alloc();
-      }
-    }
-    *names = a;
-    *n = (int64_t)v.size();
+    *names = lts::string_array(H(m).names);
+    *n = (int64_t)H(m).names.size();
   });
 }
 
@@ -649,30 +638,21 @@ const char *lts_hf_lora_target_name(int p) { return p >= 0 && p < lts::P_COUNT ?
 int lts_hf_lora_state(lts_hf_model *m, char ***names, lts_tensor ***ts, int64_t *n) {
   LTS_TRY({
     lts::HfModel &model = H(m);
-    std::vector<std::pair<std::string, at::Tensor>> all;
+    std::vector<std::string> keys;
+    std::vector<at::Tensor> vals;
     for (size_t i = 0; i < model.layers.size(); i++)
       for (int p = 0; p < lts::P_COUNT; p++) {
         const lts::Lora &a = model.layers[i].lora[p];
         if (!a.A.defined()) continue;
         std::string base = "base_model.model.model.layers." + std::to_string(i) + "." + lts::kProjPart[p] + "." + lts::kProjName[p];
-        all.emplace_back(base + ".lora_A.weight", a.A);
-        all.emplace_back(base + ".lora_B.weight", a.B);
+        keys.push_back(base + ".lora_A.weight");
+        keys.push_back(base + ".lora_B.weight");
+        vals.push_back(a.A);
+        vals.push_back(a.B);
       }
-    size_t k = all.size() ? all.size() : 1;
-    char **nm = (char **)calloc(k, sizeof(char *));
-    lts_tensor **t = (lts_tensor **)calloc(k, sizeof(lts_tensor *));
-    if (!nm || !t) {
-      free(nm);
-      free(t);
-      throw std::bad_alloc();
-    }
-    for (size_t i = 0; i < all.size(); i++) {
-      nm[i] = strdup(all[i].first.c_str());
-      t[i] = wrap(all[i].second);
-    }
-    *names = nm;
-    *ts = t;
-    *n = (int64_t)all.size();
+    *names = lts::string_array(keys);
+    *ts = lts::tensor_array(vals);
+    *n = (int64_t)vals.size();
   });
 }
 
@@ -760,10 +740,7 @@ int lts_hf_lora_parameters(lts_hf_model *m, lts_tensor ***ts, int64_t *n) {
           all.push_back(a.A);
           all.push_back(a.B);
         }
-    lts_tensor **t = (lts_tensor **)calloc(all.size() ? all.size() : 1, sizeof(lts_tensor *));
-    if (!t) throw std::bad_alloc();
-    for (size_t i = 0; i < all.size(); i++) t[i] = wrap(all[i]);
-    *ts = t;
+    *ts = lts::tensor_array(all);
     *n = (int64_t)all.size();
   });
 }

@@ -128,20 +128,6 @@ std::vector<at::Tensor> intermediates(torch::jit::Module &m, std::vector<c10::IV
   return res;
 }
 
-char **strings(const std::vector<std::string> &v) {
-  char **a = (char **)calloc(v.size() ? v.size() : 1, sizeof(char *));
-  if (!a) throw std::bad_alloc();
-  for (size_t i = 0; i < v.size(); i++) a[i] = strdup(v[i].c_str());
-  return a;
-}
-
-lts_tensor **tensors(const std::vector<at::Tensor> &v) {
-  lts_tensor **a = (lts_tensor **)calloc(v.size() ? v.size() : 1, sizeof(lts_tensor *));
-  if (!a) throw std::bad_alloc();
-  for (size_t i = 0; i < v.size(); i++) a[i] = wrap(v[i]);
-  return a;
-}
-
 }  // namespace
 }  // namespace lts
 
@@ -203,7 +189,7 @@ int lts_jit_run(lts_jit *j, const char *method, lts_tensor *const *in, int n, in
     }
     std::vector<at::Tensor> res;
     lts::flatten(r, res);
-    *outs = lts::tensors(res);
+    *outs = lts::tensor_array(res);
     *nout = (int64_t)res.size();
   })
 }
@@ -218,7 +204,7 @@ int lts_jit_names(lts_jit *j, lts_jit_names_kind what, char ***names, int64_t *n
       for (const auto &p : m.named_parameters()) v.push_back(p.name);
     if (what == LTS_JIT_BUFFERS || what == LTS_JIT_TENSORS)
       for (const auto &b : m.named_buffers()) v.push_back(b.name);
-    *names = lts::strings(v);
+    *names = lts::string_array(v);
     *n = (int64_t)v.size();
   })
 }

@@ -569,15 +569,12 @@ int lts_apply_rotary(lts_tensor *t, lts_tensor *cos, lts_tensor *sin, lts_tensor
   })
 }
 
-static int tensor_array(const std::vector<at::Tensor> &v, lts_tensor ***ts, int64_t *n) {
-  *ts = (lts_tensor **)malloc(sizeof(lts_tensor *) * (v.size() ? v.size() : 1));
-  for (size_t i = 0; i < v.size(); i++) (*ts)[i] = wrap(v[i]);
-  *n = (int64_t)v.size();
-  return 0;
-}
-
 int lts_module_parameters(lts_module *m, lts_tensor ***ts, int64_t *n) {
-  LTS_TRY(tensor_array(M(m).parameters(), ts, n))
+  LTS_TRY({
+    auto p = M(m).parameters();
+    *ts = lts::tensor_array(p);
+    *n = (int64_t)p.size();
+  })
 }
 
 int lts_module_state(lts_module *m, char ***names, lts_tensor ***ts, int64_t *n) {
@@ -593,9 +590,9 @@ int lts_module_state(lts_module *m, char ***names, lts_tensor ***ts, int64_t *n)
       vals.push_back(it == deq.end() ? p.value() : it->second);
     }
     for (auto &b : M(m).named_buffers()) { keys.push_back(b.key()); vals.push_back(b.value()); }
-    tensor_array(vals, ts, n);
-    *names = (char **)malloc(sizeof(char *) * (keys.size() ? keys.size() : 1));
-    for (size_t i = 0; i < keys.size(); i++) (*names)[i] = strdup(keys[i].c_str());
+    *ts = lts::tensor_array(vals);
+    *n = (int64_t)vals.size();
+    *names = lts::string_array(keys);
   })
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <string>
+#include <vector>
 #include "lt_shim.h"
 
 namespace lts {
@@ -35,6 +36,10 @@ inline lts_tensor *wrap(at::Tensor t) {
   live_tensors.fetch_add(1, std::memory_order_relaxed);
   return reinterpret_cast<lts_tensor *>(t.unsafeReleaseTensorImpl());
 }
+
+// malloc'd arrays for the C side: new tensor references, strdup'd strings
+lts_tensor **tensor_array(const std::vector<at::Tensor> &v);
+char **string_array(const std::vector<std::string> &v);
 
 at::ScalarType to_scalar(lt_dtype dt);
 lt_dtype from_scalar(at::ScalarType st);

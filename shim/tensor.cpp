@@ -17,6 +17,25 @@ void set_error(const char *msg) {
     last_error.pop_back();
 }
 
+lts_tensor **tensor_array(const std::vector<at::Tensor> &v) {
+  auto **a = (lts_tensor **)calloc(v.size() ? v.size() : 1, sizeof(lts_tensor *));
+  if (!a) throw std::bad_alloc();
+  for (size_t i = 0; i < v.size(); i++) a[i] = wrap(v[i]);
+  return a;
+}
+
+char **string_array(const std::vector<std::string> &v) {
+  auto **a = (char **)calloc(v.size() ? v.size() : 1, sizeof(char *));
+  if (!a) throw std::bad_alloc();
+  for (size_t i = 0; i < v.size(); i++)
+    if (!(a[i] = strdup(v[i].c_str()))) {
+      for (size_t j = 0; j < i; j++) free(a[j]);
+      free(a);
+      throw std::bad_alloc();
+    }
+  return a;
+}
+
 at::ScalarType to_scalar(lt_dtype dt) {
   switch (dt) {
   case LT_F32: return at::kFloat;

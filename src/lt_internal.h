@@ -95,6 +95,9 @@ static inline int lt_out_tensor(int rc, lts_tensor **t, lt_value *out) {
   return LT_OK;
 }
 
+/* A list value of the n new references in ts (taken); frees the array. */
+lt_value lt_tensor_list(lts_tensor **ts, int64_t n);
+
 /* Builds a tensor from any LT_P_DATA value (buffer, number, nested lists,
  * list of tensors). dt < 0: from the data. May take a buffer's memory. */
 int lt_tensor_from_value(const lt_value *v, int dt, const char *device, lts_tensor **out);

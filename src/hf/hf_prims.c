@@ -453,34 +453,44 @@ static const char *rope_name(lts_rope_kind k) {
   return k == LTS_ROPE_LLAMA3 ? "llama3" : k == LTS_ROPE_LINEAR ? "linear" : "default";
 }
 
-static int p_info(const lt_value *a, lt_value *out) {
-  MODEL(0, h);
+/* what info and summary tell */
+typedef struct {
   lts_hf_config c;
-  lts_hf_config_of(h->m, &c);
   int64_t bytes, params;
   char dev[64];
-  if (lts_hf_memory(h->m, &bytes, &params)) return lt_fail_shim();
-  lts_hf_device(h->m, dev, sizeof dev);
+} facts;
+
+static int facts_of(lt_hf *h, facts *f) {
+  lts_hf_config_of(h->m, &f->c);
+  if (lts_hf_memory(h->m, &f->bytes, &f->params)) return lt_fail_shim();
+  lts_hf_device(h->m, f->dev, sizeof f->dev);
+  return LT_OK;
+}
+
+static int p_info(const lt_value *a, lt_value *out) {
+  MODEL(0, h);
+  facts fa;
+  if (facts_of(h, &fa) != LT_OK) return LT_ERROR;
   lt_value d = lt_dict_new(24);
   lt_dict_put(&d, "name", lt_string_cstr(h->name));
   lt_dict_put(&d, "model_type", lt_string_cstr(h->model_type));
-  lt_dict_put(&d, "vocab_size", lt_int(c.vocab));
-  lt_dict_put(&d, "hidden_size", lt_int(c.hidden));
-  lt_dict_put(&d, "intermediate_size", lt_int(c.intermediate));
-  lt_dict_put(&d, "num_hidden_layers", lt_int(c.layers));
-  lt_dict_put(&d, "num_attention_heads", lt_int(c.heads));
-  lt_dict_put(&d, "num_key_value_heads", lt_int(c.kv_heads));
-  lt_dict_put(&d, "head_dim", lt_int(c.head_dim));
-  lt_dict_put(&d, "max_position_embeddings", lt_int(c.max_positions));
-  lt_dict_put(&d, "rms_norm_eps", lt_float(c.rms_eps));
-  lt_dict_put(&d, "rope_theta", lt_float(c.rope_theta));
-  lt_dict_put(&d, "rope_scaling", lt_string_cstr(rope_name(c.rope_kind)));
-  lt_dict_put(&d, "sliding_window", lt_int(c.sliding_window));
-  lt_dict_put(&d, "tie_word_embeddings", lt_bool(c.tie_embeddings));
-  lt_dict_put(&d, "parameters", lt_int(params));
-  lt_dict_put(&d, "bytes", lt_int(bytes));
+  lt_dict_put(&d, "vocab_size", lt_int(fa.c.vocab));
+  lt_dict_put(&d, "hidden_size", lt_int(fa.c.hidden));
+  lt_dict_put(&d, "intermediate_size", lt_int(fa.c.intermediate));
+  lt_dict_put(&d, "num_hidden_layers", lt_int(fa.c.layers));
+  lt_dict_put(&d, "num_attention_heads", lt_int(fa.c.heads));
+  lt_dict_put(&d, "num_key_value_heads", lt_int(fa.c.kv_heads));
+  lt_dict_put(&d, "head_dim", lt_int(fa.c.head_dim));
+  lt_dict_put(&d, "max_position_embeddings", lt_int(fa.c.max_positions));
+  lt_dict_put(&d, "rms_norm_eps", lt_float(fa.c.rms_eps));
+  lt_dict_put(&d, "rope_theta", lt_float(fa.c.rope_theta));
+  lt_dict_put(&d, "rope_scaling", lt_string_cstr(rope_name(fa.c.rope_kind)));
+  lt_dict_put(&d, "sliding_window", lt_int(fa.c.sliding_window));
+  lt_dict_put(&d, "tie_word_embeddings", lt_bool(fa.c.tie_embeddings));
+  lt_dict_put(&d, "parameters", lt_int(fa.params));
+  lt_dict_put(&d, "bytes", lt_int(fa.bytes));
   lt_dict_put(&d, "dtype", lt_string_cstr(lt_dtype_name(lts_hf_dtype(h->m))));
-  lt_dict_put(&d, "device", lt_string_cstr(dev));
+  lt_dict_put(&d, "device", lt_string_cstr(fa.dev));
   lt_dict_put(&d, "max_seq_len", lt_int(h->max_seq_len));
   lt_dict_put(&d, "use_kv_cache", lt_bool(h->use_kv_cache));
   lt_dict_put(&d, "max_cache_len", lt_int(h->max_cache_len));
@@ -490,25 +500,21 @@ static int p_info(const lt_value *a, lt_value *out) {
 
 static int p_summary(const lt_value *a, lt_value *out) {
   MODEL(0, h);
-  lts_hf_config c;
-  lts_hf_config_of(h->m, &c);
-  int64_t bytes, params;
-  char dev[64];
-  if (lts_hf_memory(h->m, &bytes, &params)) return lt_fail_shim();
-  lts_hf_device(h->m, dev, sizeof dev);
+  facts fa;
+  if (facts_of(h, &fa) != LT_OK) return LT_ERROR;
   char *s = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&s, &len);
   if (!f) return lt_fail("out of memory");
-  fprintf(f, "%s (%s): %lld parameters, %.2f MiB, %s on %s\n", h->name, h->model_type, (long long)params, bytes / 1048576.0,
-          lt_dtype_name(lts_hf_dtype(h->m)), dev);
-  fprintf(f, "  %lld layers, hidden %lld, intermediate %lld, vocab %lld\n", (long long)c.layers, (long long)c.hidden,
-          (long long)c.intermediate, (long long)c.vocab);
-  fprintf(f, "  attention: %lld heads, %lld key/value heads, head_dim %lld%s", (long long)c.heads, (long long)c.kv_heads,
-          (long long)c.head_dim, c.sliding_window ? ", sliding window " : "");
-  if (c.sliding_window) fprintf(f, "%lld", (long long)c.sliding_window);
-  fprintf(f, "\n  rotary: theta %g, scaling %s; rms_norm_eps %g; %s embeddings\n", c.rope_theta, rope_name(c.rope_kind), c.rms_eps,
-          c.tie_embeddings ? "tied" : "separate output");
+  fprintf(f, "%s (%s): %lld parameters, %.2f MiB, %s on %s\n", h->name, h->model_type, (long long)fa.params, fa.bytes / 1048576.0,
+          lt_dtype_name(lts_hf_dtype(h->m)), fa.dev);
+  fprintf(f, "  %lld layers, hidden %lld, intermediate %lld, vocab %lld\n", (long long)fa.c.layers, (long long)fa.c.hidden,
+          (long long)fa.c.intermediate, (long long)fa.c.vocab);
+  fprintf(f, "  attention: %lld heads, %lld key/value heads, head_dim %lld%s", (long long)fa.c.heads, (long long)fa.c.kv_heads,
+          (long long)fa.c.head_dim, fa.c.sliding_window ? ", sliding window " : "");
+  if (fa.c.sliding_window) fprintf(f, "%lld", (long long)fa.c.sliding_window);
+  fprintf(f, "\n  rotary: theta %g, scaling %s; rms_norm_eps %g; %s embeddings\n", fa.c.rope_theta, rope_name(fa.c.rope_kind), fa.c.rms_eps,
+          fa.c.tie_embeddings ? "tied" : "separate output");
   fclose(f);
   *out = lt_string_owned(s, len);
   return LT_OK;

@@ -118,9 +118,7 @@ static int p_lora_parameters(const lt_value *a, lt_value *out) {
     free(ts);
     return lt_fail("the model has no LoRA adapters (torch_hf_lora_init or torch_hf_lora_load first)");
   }
-  *out = lt_list_new(n);
-  for (int64_t i = 0; i < n; i++) out->u.list.items[i] = lt_handle_value(LT_H_TENSOR, ts[i]);
-  free(ts);
+  *out = lt_tensor_list(ts, n);
   return LT_OK;
 }
 

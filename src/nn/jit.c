@@ -67,11 +67,11 @@ static int read_inputs(const lt_value *v, int argi, lts_tensor ***in, int *n) {
 
 /* one tensor as itself, several as a list */
 static int results(lts_tensor **outs, int64_t n, lt_value *out) {
-  if (n == 1) *out = lt_handle_value(LT_H_TENSOR, outs[0]);
-  else {
-    *out = lt_list_new(n);
-    for (int64_t i = 0; i < n; i++) out->u.list.items[i] = lt_handle_value(LT_H_TENSOR, outs[i]);
+  if (n != 1) {
+    *out = lt_tensor_list(outs, n);
+    return LT_OK;
   }
+  *out = lt_handle_value(LT_H_TENSOR, outs[0]);
   free(outs);
   return LT_OK;
 }
@@ -110,21 +110,15 @@ static int tensor(const lt_value *a, int buffers_only, lts_tensor **t) {
   return lts_jit_tensor((lts_jit *)a[0].u.h.ptr, lt_read_str(&a[1], name, sizeof name), buffers_only, t) ? lt_fail_shim() : LT_OK;
 }
 
-static int p_get_buffer(const lt_value *a, lt_value *out) {
+static int get(const lt_value *a, int buffers_only, lt_value *out) {
   JIT(j);
   lts_tensor *t;
-  if (tensor(a, 1, &t) != LT_OK) return LT_ERROR;
+  if (tensor(a, buffers_only, &t) != LT_OK) return LT_ERROR;
   *out = lt_handle_value(LT_H_TENSOR, t);
   return LT_OK;
 }
-
-static int p_get_tensor(const lt_value *a, lt_value *out) {
-  JIT(j);
-  lts_tensor *t;
-  if (tensor(a, 0, &t) != LT_OK) return LT_ERROR;
-  *out = lt_handle_value(LT_H_TENSOR, t);
-  return LT_OK;
-}
+static int p_get_buffer(const lt_value *a, lt_value *out) { return get(a, 1, out); }
+static int p_get_tensor(const lt_value *a, lt_value *out) { return get(a, 0, out); }
 
 static int p_get_shape(const lt_value *a, lt_value *out) {
   JIT(j);

@@ -156,9 +156,7 @@ static int p_parameters(const lt_value *a, lt_value *out) {
   lts_tensor **ts;
   int64_t n;
   if (lts_module_parameters(lt_module_of(&a[0]), &ts, &n)) return lt_fail_shim();
-  *out = lt_list_new(n);
-  for (int64_t i = 0; i < n; i++) out->u.list.items[i] = lt_handle_value(LT_H_TENSOR, ts[i]);
-  free(ts);
+  *out = lt_tensor_list(ts, n);
   return LT_OK;
 }
 

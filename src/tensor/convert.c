@@ -234,6 +234,13 @@ static lt_value build_nested(const char *data, lt_dtype dt, const int64_t *dims,
   return l;
 }
 
+lt_value lt_tensor_list(lts_tensor **ts, int64_t n) {
+  lt_value l = lt_list_new(n);
+  for (int64_t i = 0; i < n; i++) l.u.list.items[i] = lt_handle_value(LT_H_TENSOR, ts[i]);
+  free(ts);
+  return l;
+}
+
 int lt_tensor_to_value(lts_tensor *t, lt_value *out) {
   lt_dtype dt = lts_dtype(t), target;
   switch (dt) {

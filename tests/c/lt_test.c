@@ -119,6 +119,26 @@ int64_t values_of(lt_value t, double *out, int64_t max) {
   return n;
 }
 
+double diff_values(lt_value t, const double *want, int64_t n) {
+  double *got = (double *)malloc((size_t)(n ? n : 1) * sizeof(double)), worst = 0;
+  if (!got || values_of(t, got, n) != n) worst = 1e30;
+  for (int64_t i = 0; worst < 1e30 && i < n; i++) {
+    double d = fabs(got[i] - want[i]);
+    if (!(d <= worst)) worst = d == d ? d : 1e30;
+  }
+  free(got);
+  return worst;
+}
+
+double diff_tensors(lt_value a, lt_value b) {
+  int64_t n = values_of(a, NULL, 0);
+  if (n < 0) return 1e30;
+  double *va = (double *)malloc((size_t)(n ? n : 1) * sizeof(double));
+  double d = va && values_of(a, va, n) == n ? diff_values(b, va, n) : 1e30;
+  free(va);
+  return d;
+}
+
 double num_of(lt_value v) {
   if (v.kind == LT_INT) return (double)v.u.i;
   if (v.kind == LT_FLOAT) return v.u.f;

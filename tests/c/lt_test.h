@@ -56,6 +56,11 @@ lt_value keep(lt_value v);
 /* Reads a tensor result into doubles (count returned). */
 int64_t values_of(lt_value t, double *out, int64_t max);
 double num_of(lt_value v);                /* number or one-element tensor */
+/* largest |t - want| over the n values of a tensor (1e30 when t does not
+ * hold n values; a NaN counts as 1e30 too) */
+double diff_values(lt_value t, const double *want, int64_t n);
+/* largest |a - b| over two tensors of the same size (1e30 when not) */
+double diff_tensors(lt_value a, lt_value b);
 const char *shared_data_dir(void);        /* NULL when ../shared/data is absent */
 int test_summary(const char *name);
 /* a fresh private directory $TMPDIR/lt_<tag>_XXXXXX (default /tmp) into buf;

@@ -39,18 +39,6 @@ static lt_value ids_tensor(const int64_t *ids, int64_t b, int64_t l) {
   return t;
 }
 
-static double max_diff(lt_value t, const double *want, int64_t n) {
-  double *got = (double *)malloc((size_t)n * sizeof(double)), worst = 0;
-  int64_t m = values_of(t, got, n);
-  if (m != n) worst = 1e30;
-  for (int64_t i = 0; i < n && i < m; i++) {
-    double d = fabs(got[i] - want[i]);
-    if (!(d <= worst)) worst = d;  /* NaN counts */
-  }
-  free(got);
-  return worst;
-}
-
 static int64_t json_ints(json_object *a, int64_t *out, int64_t max) {
   int64_t n = (int64_t)json_object_array_length(a);
   for (int64_t i = 0; i < n && i < max; i++) out[i] = json_object_get_int64(json_object_array_get_idx(a, (size_t)i));
@@ -89,7 +77,7 @@ static void golden_model(const char *name, json_object *g, json_object *gm) {
   double *want = json_doubles(json_object_object_get(gm, "logits"), &n);
   for (int manual = 0; manual < 2; manual++) {
     lt_value y = ok(manual ? "torch_hf_forward_manual" : "torch_hf_forward", 2, m, x);
-    double d = max_diff(y, want, n);
+    double d = diff_values(y, want, n);
     if (d > 2e-5) fprintf(stderr, "%s %s: logits differ by %g\n", name, manual ? "manual" : "fused", d);
     CHECK(d <= 2e-5);
     lt_value_clear(&y);
@@ -147,13 +135,6 @@ static lt_value last_logits(lt_value m, const int64_t *ids, int64_t n, lt_value 
   lt_value_clear(&y);
   lt_value_clear(&r);
   return r0;
-}
-
-static double diff_tensors(lt_value a, lt_value b) {
-  static double va[4096], vb[4096];
-  int64_t n = values_of(a, va, 4096);
-  if (values_of(b, vb, 4096) != n || n <= 0 || n > 4096) return 1e30;
-  return max_diff(b, va, n);
 }
 
 /* feeding ids in pieces through a cache gives the full forward's logits;
@@ -565,7 +546,7 @@ static void stories(void) {
     int64_t nl;
     double *logits = json_doubles(json_object_object_get(cs, "last_logits"), &nl);
     lt_value ll = last_logits(m, ids, n, lt_nil());
-    double d = max_diff(ll, logits, nl);
+    double d = diff_values(ll, logits, nl);
     if (d > 1e-4) fprintf(stderr, "stories260K case %zu: last logits differ by %g\n", c, d);
     CHECK(d <= 1e-4);
     json_ints(json_object_object_get(cs, "top5"), top5, 5);

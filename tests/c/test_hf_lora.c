@@ -33,24 +33,6 @@ static lt_value forward(lt_value m) {
   return y;
 }
 
-/* largest |a - b| over two tensors of at most 4096 values */
-static double diff(lt_value a, lt_value b) {
-  static double va[4096], vb[4096];
-  int64_t n = values_of(a, va, 4096);
-  if (n <= 0 || n > 4096 || values_of(b, vb, 4096) != n) return 1e30;
-  double w = 0;
-  for (int64_t i = 0; i < n; i++) w = fmax(w, fabs(va[i] - vb[i]));
-  return w;
-}
-
-static double diff_golden(lt_value y, const double *want) {
-  static double v[1120];
-  if (values_of(y, v, 1120) != 1120) return 1e30;
-  double w = 0;
-  for (int i = 0; i < 1120; i++) w = fmax(w, fabs(v[i] - want[i]));
-  return w;
-}
-
 static lt_value clone(lt_value t) { return ok("tensor_clone", 1, t); }
 
 int main(void) {
@@ -73,16 +55,16 @@ int main(void) {
   lt_value n = ok("torch_hf_lora_load", 2, S("tiny"), S(data("llama3_lora")));
   CHECK(n.kind == LT_INT && n.u.i == 2 * 5);
   lt_value y = forward(m);
-  double d = diff_golden(y, want);
+  double d = diff_values(y, want, 1120);
   if (d > 2e-5) fprintf(stderr, "PEFT adapter: logits differ from PEFT's by %g\n", d);
   CHECK(d <= 2e-5);
-  CHECK(diff(y, base) > 0.1);  /* the adapter does change the outputs */
+  CHECK(diff_tensors(y, base) > 0.1);  /* the adapter does change the outputs */
 
   /* disabled: exactly the base model */
   lt_value r = ok("torch_hf_lora_enable", 2, m, lt_bool(0));
   lt_value_clear(&r);
   lt_value yd = forward(m);
-  CHECK(diff(yd, base) == 0);
+  CHECK(diff_tensors(yd, base) == 0);
   r = ok("torch_hf_lora_enable", 2, m, lt_bool(1));
   lt_value_clear(&r);
 
@@ -91,14 +73,14 @@ int main(void) {
   r = ok("torch_hf_lora_merge", 1, m);
   lt_value_clear(&r);
   lt_value ym = forward(m);
-  CHECK(diff(ym, y) <= 2e-5);
-  CHECK(diff(w0, w_base) > 0);  /* the model's own weight tensor changed */
+  CHECK(diff_tensors(ym, y) <= 2e-5);
+  CHECK(diff_tensors(w0, w_base) > 0);  /* the model's own weight tensor changed */
   fails("torch_hf_lora_merge", "already merged", 1, m);
   fails("torch_hf_lora_init", "unmerge them first", 2, m, lt_int(4));
   r = ok("torch_hf_lora_unmerge", 1, m);
   lt_value_clear(&r);
-  printf("merge + unmerge: weights within %.3g of the base\n", diff(w0, w_base));
-  CHECK(diff(w0, w_base) <= 1e-6);
+  printf("merge + unmerge: weights within %.3g of the base\n", diff_tensors(w0, w_base));
+  CHECK(diff_tensors(w0, w_base) <= 1e-6);
   fails("torch_hf_lora_unmerge", "not merged", 1, m);
 
   /* our save: PEFT's file names, tensor names and config; reloads the same */
@@ -129,7 +111,7 @@ int main(void) {
   lt_value fresh = ok("torch_hf_load_model", 1, S(data("llama3")));
   lt_value n2 = ok("torch_hf_lora_load", 2, fresh, S(out_dir));
   lt_value y2 = forward(fresh);
-  CHECK(diff(y2, y) == 0);
+  CHECK(diff_tensors(y2, y) == 0);
   lt_value_clear(&n2);
 
   /* a fresh adapter (B = 0) leaves the outputs exactly as they were */
@@ -138,7 +120,7 @@ int main(void) {
   /* q: 2x24 + 24x2, down: 2x48 + 24x2, over 2 layers */
   CHECK(cnt.kind == LT_INT && cnt.u.i == 2 * (2 * 24 + 24 * 2 + 2 * 48 + 24 * 2));
   lt_value y3 = forward(fresh);
-  CHECK(diff(y3, base) == 0);
+  CHECK(diff_tensors(y3, base) == 0);
 
   /* training moves the adapters and only them: the loss falls */
   lt_value params = ok("torch_hf_lora_parameters", 1, fresh);
@@ -169,7 +151,7 @@ int main(void) {
   printf("LoRA training, 30 Adam steps: loss %.4f -> %.4f\n", first, last);
   CHECK(last < first * 0.7);
   lt_value q_after = ok("torch_hf_get_q_weight", 2, fresh, lt_int(0));
-  CHECK(diff(q_before, q_after) == 0);
+  CHECK(diff_tensors(q_before, q_after) == 0);
   lt_value_clear(&q_after);
   lt_value_clear(&q_before);
 
@@ -201,7 +183,7 @@ int main(void) {
   fails("torch_hf_lora_load", "for rank 3", 2, fresh, S(bad_dir));
   fails("torch_hf_lora_load", "adapter_config.json", 2, fresh, S(dir));
   lt_value y5 = forward(fresh);
-  CHECK(diff(y4, y5) == 0);
+  CHECK(diff_tensors(y4, y5) == 0);
   lt_value plain = ok("torch_hf_load_model", 1, S(data("qwen3")));
   fails("torch_hf_lora_parameters", "no LoRA adapters", 1, plain);
   fails("torch_hf_lora_save", "no LoRA adapters", 2, plain, S(bad_dir));

@@ -8,14 +8,6 @@
 #include "lt_internal.h"
 #include "lt_test.h"
 
-static double diffv(lt_value t, const double *want, int64_t n) {
-  static double v[256];
-  if (values_of(t, v, 256) != n) return 1e30;
-  double w = 0;
-  for (int64_t i = 0; i < n; i++) w = fmax(w, fabs(v[i] - want[i]));
-  return w;
-}
-
 static int64_t doubles(json_object *g, const char *key, double *out) {
   json_object *a = json_object_object_get(g, key);
   int64_t n = a ? (int64_t)json_object_array_length(a) : 0;
@@ -51,9 +43,9 @@ int main(void) {
   int64_t xs[2] = {2, 4};
   lt_value x = keep(ok("tensor_reshape", 2, keep(ok("tensor_create", 1, F32S(xf, 8))), I64S(xs, 2)));
   lt_value y = ok("torch_jit_model_forward", 2, m, x);
-  CHECK(diffv(y, yout, 6) <= 1e-6);
+  CHECK(diff_values(y, yout, 6) <= 1e-6);
   lt_value y2 = ok("torch_jit_model_forward", 2, m, keep(Lr(1, x)));
-  CHECK(diffv(y2, yout, 6) <= 1e-6);
+  CHECK(diff_values(y2, yout, 6) <= 1e-6);
 
   lt_value meth = ok("torch_jit_model_list_methods", 1, m);
   CHECK(has(meth, "forward") && has(meth, "hidden"));
@@ -64,12 +56,12 @@ int main(void) {
   lt_value tn = ok("torch_jit_model_list_tensor_names", 1, m);
   CHECK(tn.kind == LT_LIST && tn.u.list.n == 5);
   lt_value w = ok("torch_jit_model_get_tensor", 2, m, S("fc1.weight"));
-  CHECK(diffv(w, w1, 32) <= 1e-7);
+  CHECK(diff_values(w, w1, 32) <= 1e-7);
   lt_value shape = ok("torch_jit_model_get_tensor_shape", 2, m, S("fc1.weight"));
   CHECK(shape.kind == LT_BUFFER && shape.u.buf.len == 2 && ((int64_t *)shape.u.buf.data)[0] == 8);
   lt_value sc = ok("torch_jit_model_get_buffer", 2, m, S("scale"));
   double scale[3] = {1.0, 2.0, 0.5};
-  CHECK(diffv(sc, scale, 3) == 0);
+  CHECK(diff_values(sc, scale, 3) == 0);
   fails("torch_jit_model_get_buffer", "no buffer fc1.weight", 2, m, S("fc1.weight"));
   lt_value info = ok("torch_jit_model_info", 1, m);
   const lt_value *v = lt_dict_get(&info, "values");
@@ -80,7 +72,7 @@ int main(void) {
   /* the outputs of fc1 inside forward */
   lt_value st = ok("torch_jit_model_get_intermediate_states", 3, m, x, keep(L(1, S("fc1"))));
   const lt_value *h1 = lt_dict_get(&st, "fc1");
-  CHECK(h1 && diffv(*h1, h, 16) <= 1e-6);
+  CHECK(h1 && diff_values(*h1, h, 16) <= 1e-6);
   fails("torch_jit_model_get_intermediate_states", "calls no submodule fc3", 3, m, x, keep(L(1, S("fc3"))));
 
   /* updating the buffer changes forward: scale 2 everywhere */
@@ -90,7 +82,7 @@ int main(void) {
   double want2[6];
   for (int i = 0; i < 6; i++) want2[i] = yout[i] / scale[i % 3] * 2;
   lt_value y3 = ok("torch_jit_model_forward", 2, m, x);
-  CHECK(diffv(y3, want2, 6) <= 1e-5);
+  CHECK(diff_values(y3, want2, 6) <= 1e-5);
   fails("torch_jit_model_update_weight", "has shape [3]", 3, m, S("scale"), keep(ok("tensor_create", 1, F32S(two, 2))));
 
   /* LoRA on fc1: forward_with_lora equals fc1.weight + delta; plain forward unchanged */
@@ -111,7 +103,7 @@ int main(void) {
   fails("torch_jit_model_register_lora_hook", "does not fit", 3, m, S("fc2"), lora);
   lt_value yl = ok("torch_jit_model_forward_with_lora", 2, m, x);
   lt_value yp = ok("torch_jit_model_forward", 2, m, x);
-  CHECK(diffv(yp, want2, 6) <= 1e-5);
+  CHECK(diff_values(yp, want2, 6) <= 1e-5);
   /* gradients reach the adapter */
   lt_value loss = ok("tensor_sum", 1, yl);
   r = ok("torch_backward", 1, loss);
@@ -127,7 +119,7 @@ int main(void) {
   lt_value_clear(&r);
   lt_value ym = ok("torch_jit_model_forward", 2, m, x);
   static double vl[6];
-  CHECK(values_of(yl, vl, 6) == 6 && diffv(ym, vl, 6) <= 1e-5);
+  CHECK(values_of(yl, vl, 6) == 6 && diff_values(ym, vl, 6) <= 1e-5);
 
   /* devices */
   lt_value dv = ok("torch_jit_model_to_best_device", 1, m);

@@ -6,15 +6,6 @@
 #include "lt_internal.h"
 #include "lt_test.h"
 
-static double diff(lt_value a, lt_value b) {
-  static double va[1024], vb[1024];
-  int64_t n = values_of(a, va, 1024);
-  if (n <= 0 || n > 1024 || values_of(b, vb, 1024) != n) return 1e30;
-  double w = 0;
-  for (int64_t i = 0; i < n; i++) w = fmax(w, fabs(va[i] - vb[i]));
-  return w;
-}
-
 static lt_value state(lt_value m, const char *name) {
   lt_value d = ok("torch_state_dict", 1, m);
   const lt_value *v = lt_dict_get(&d, name);
@@ -46,7 +37,7 @@ int main(void) {
   lt_value W = state(l, "weight"), b = state(l, "bias");
   lt_value base = ADD(MM(x, T2(W)), b);
   lt_value y0 = ok("torch_lora_forward", 2, l, x);
-  CHECK(diff(y0, base) <= 1e-6);
+  CHECK(diff_tensors(y0, base) <= 1e-6);
   lt_value tp = ok("torch_lora_trainable_params", 1, l);
   CHECK(tp.kind == LT_LIST && tp.u.list.n == 2);
   lt_value params = ok("torch_module_parameters", 1, l);
@@ -65,9 +56,9 @@ int main(void) {
   lt_value_clear(&r);
   lt_value want = ADD(base, MUL(MM(MM(x, T2(A)), T2(B)), 2.0));
   lt_value y1 = ok("torch_lora_forward", 2, l, x);
-  CHECK(diff(y1, want) <= 1e-5);
+  CHECK(diff_tensors(y1, want) <= 1e-5);
   lt_value delta = ok("torch_lora_compute_delta", 1, l);
-  CHECK(diff(delta, MUL(MM(B, A), 2.0)) <= 1e-5);
+  CHECK(diff_tensors(delta, MUL(MM(B, A), 2.0)) <= 1e-5);
   lt_value mag = ok("torch_lora_get_adaptation_magnitude", 1, l);
   double want_mag = num_of(keep(ok("tensor_norm", 1, delta))) / num_of(keep(ok("tensor_norm", 1, W)));
   CHECK_NEAR(mag.u.f, want_mag, 1e-6);
@@ -79,7 +70,7 @@ int main(void) {
   r = ok("torch_lora_load_adapters", 2, l2, S(tmp_path("adapters.safetensors")));
   lt_value_clear(&r);
   lt_value A2 = state(l2, "lora_A");
-  CHECK(diff(A2, A) == 0);
+  CHECK(diff_tensors(A2, A) == 0);
   lt_value_clear(&A2);
   lt_value l3 = ok("torch_lora_linear", 4, lt_int(4), lt_int(3), lt_int(3), lt_float(4.0));
   fails("torch_lora_load_adapters", "do not fit", 2, l3, S(tmp_path("adapters.safetensors")));
@@ -87,7 +78,7 @@ int main(void) {
   /* merge: the same outputs from W alone */
   lt_value mr = ok("torch_lora_merge_weights", 1, l);
   lt_value y2 = ok("torch_lora_forward", 2, l, x);
-  CHECK(diff(y2, want) <= 1e-5);
+  CHECK(diff_tensors(y2, want) <= 1e-5);
   fails("torch_lora_merge_weights", "already merged", 1, l);
   fails("torch_lora_load_adapters", "merged", 2, l, S(tmp_path("adapters.safetensors")));
   lt_value_clear(&mr);
@@ -98,7 +89,7 @@ int main(void) {
   lt_value lw = state(lin, "weight");
   lt_value lw0 = ok("tensor_clone", 1, lw);
   lt_value lo = ok("torch_lora_apply_to_linear", 3, lin, lt_int(2), lt_float(2.0));
-  CHECK(diff(keep(ok("torch_lora_forward", 2, lo, x)), keep(ok("torch_forward", 2, lin, x))) <= 1e-6);
+  CHECK(diff_tensors(keep(ok("torch_lora_forward", 2, lo, x)), keep(ok("torch_forward", 2, lin, x))) <= 1e-6);
   int64_t ts[2] = {5, 3};
   lt_value target = keep(ok("tensor_randn", 1, I64S(ts, 2)));
   lt_value opt = ok("torch_optimizer", 3, keep(ok("torch_lora_trainable_params", 1, lo)), lt_float(0.05), S("adam"));
@@ -117,11 +108,11 @@ int main(void) {
   }
   printf("LoRA layer, 60 Adam steps: MSE %.4f -> %.4f\n", first, last);
   CHECK(last < first * 0.8);
-  CHECK(diff(lw, lw0) == 0);
+  CHECK(diff_tensors(lw, lw0) == 0);
   lt_value before = ok("torch_lora_forward", 2, lo, x);
   lt_value m2 = ok("torch_lora_merge_weights", 1, lo);
   lt_value_clear(&m2);
-  CHECK(diff(keep(ok("torch_forward", 2, lin, x)), before) <= 1e-5);
+  CHECK(diff_tensors(keep(ok("torch_forward", 2, lin, x)), before) <= 1e-5);
 
   /* autograd on where it is off */
   r = ok("torch_set_grad_enabled", 1, lt_bool(0));

@@ -13,13 +13,6 @@
    (loop x b (push r x))
    r)
 
-(defun same_ids (a b)
-   (setq same (= (size a) (size b)))
-   (if same
-      (loopcount (size a) i
-         (if (neq (@ a i) (@ b i)) (setq same nil))))
-   same)
-
 (setq src (getenv "LT_SOURCE_DIR"))
 (if (or (nullp src) (= src "")) (setq src (+ _current "../..")))
 (setq dir (+ src "/tests/data/hf/llama3"))

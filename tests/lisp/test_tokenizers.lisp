@@ -5,14 +5,6 @@
 (use 'lispe_torch)
 (load (+ _current "lib/check.lisp"))
 
-; same integers, element by element
-(defun same_ids (a b)
-   (setq same (= (size a) (size b)))
-   (if same
-      (loopcount (size a) i
-         (if (neq (@ a i) (@ b i)) (setq same nil))))
-   same)
-
 (setq data_dir (getenv "LT_SHARED_DATA"))
 (if (or (nullp data_dir) (= data_dir "")) (setq data_dir "../shared/data"))
 (setq base (tensor_in_memory))

@@ -30,6 +30,14 @@
             (if (not (lt_near (@ a i) (@ b i))) (setq ok nil)))
          ok)))
 
+; same integers, element by element
+(defun same_ids (a b)
+   (setq same (= (size a) (size b)))
+   (if same
+      (loopcount (size a) i
+         (if (neq (@ a i) (@ b i)) (setq same nil))))
+   same)
+
 (defun lt_values (t) (tensor_to_list (tensor_flatten t)))
 
 ; largest |a - b| over all values of two tensors
