@@ -1,4 +1,5 @@
 // ops.cpp - elementwise math, shape and indexing, reductions, sampling.
+#include <c10/core/GradMode.h>
 #include "shim_internal.h"
 
 using lts::T;
@@ -341,7 +342,7 @@ std::pair<at::Tensor, std::vector<at::Tensor>> tucker(const at::Tensor &x_in, co
     if (ranks[(size_t)n] <= 0 || ranks[(size_t)n] > x_in.size(n))
       throw std::invalid_argument("rank " + std::to_string(ranks[(size_t)n]) + " of dimension " + std::to_string(n) + " must be in [1, " +
                                   std::to_string(x_in.size(n)) + "]");
-  at::NoGradGuard nograd;
+  c10::NoGradGuard nograd;
   at::Tensor x = x_in.scalar_type() == at::kDouble ? x_in : x_in.to(at::kFloat);
   std::vector<at::Tensor> u((size_t)nd);
   for (int64_t n = 0; n < nd; n++) u[(size_t)n] = leading(x, n, ranks[(size_t)n]);
