@@ -611,7 +611,7 @@ const lt_row lt_rows_hf[] = {
      "a Llama-family model (llama, mistral, qwen2, qwen3) from a Hugging Face folder: config.json + model.safetensors or "
      "shards; config: device dtype(float32) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
      "use_kv_cache max_cache_len manual_attention output_attentions progress(fn done total); also known afterwards by its "
-     "path",
+     "path, which keeps it loaded until another model is loaded under that name",
      p_load},
     {"torch_hf_forward", NULL, "model:any ids:any ?cache:any",
      "logits [batch, seq, vocab] of token ids ([seq], [batch, seq] or a list); with a cache, the ids follow the cached "
