@@ -607,7 +607,7 @@ int lts_hf_lora_init(lts_hf_model *m, int64_t rank, double alpha, const char *co
         auto opt = W.options().dtype(dt >= 0 ? lts::to_scalar((lt_dtype)dt) : W.scalar_type());
         // PEFT's initialisation: A as nn.Linear's (kaiming uniform, a = sqrt(5)), B zero
         double bound = 1.0 / std::sqrt((double)in);
-        L.lora[p].A = at::empty({rank, in}, opt).uniform_(-bound, bound).requires_grad_(true);
+        L.lora[p].A = (at::rand({rank, in}, opt) * (2 * bound) - bound).requires_grad_(true);
         L.lora[p].B = at::zeros({out, rank}, opt).requires_grad_(true);
       }
     lts::lora_set(model, rank, alpha, rslora != 0);

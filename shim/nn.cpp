@@ -328,7 +328,9 @@ struct LoraLinear : LtModule {
     if (b.defined()) bias = register_buffer("bias", b.detach());
     double bound = 1.0 / std::sqrt((double)w.size(1));
     at::NoGradGuard nograd;
-    A = register_parameter("lora_A", at::empty({r, w.size(1)}, w.options()).uniform_(-bound, bound));
+    // U(-bound, bound) through rand: uniform_'s default generator argument
+    // trips GCC's -Wmaybe-uninitialized in sanitizer builds
+    A = register_parameter("lora_A", at::rand({r, w.size(1)}, w.options()) * (2 * bound) - bound);
     B = register_parameter("lora_B", at::zeros({w.size(0), r}, w.options()));
   }
   at::Tensor delta() const { return at::matmul(B, A) * scaling; }
