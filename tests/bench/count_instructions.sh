@@ -23,6 +23,11 @@ trap 'rm -rf "$tmp"' EXIT
 refs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
          awk '/refs:/ {gsub(",", "", $NF); print $NF}'; }
 export LT_BENCH_ONLY=$OP
+# one BLAS configuration for every runner: lispe_torch keeps OpenBLAS at one
+# thread, libtorch alone (C++, Python) leaves it at one per core, and
+# threaded GEMM runs other code (stop 7: the block's C++/Python counts were
+# taken without this, 1.5% under the library's)
+export OPENBLAS_NUM_THREADS=1
 case $OP in
   mlp|block)
     # the runners do 3 warm-up steps then 10 rounds of steps/10 (block: steps/4
