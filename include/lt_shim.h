@@ -420,6 +420,8 @@ typedef struct {
   int64_t rank, adapters;   /* adapters: projections adapted over all layers */
   double alpha, scaling;
   int rslora, enabled, merged;
+  double dropout;           /* on the adapters' input, in training mode */
+  int training;             /* the model's mode (lts_hf_set_training) */
   unsigned targets;         /* bit p: projection p (lts_hf_lora_target_name) */
 } lts_lora_info;
 int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info);
@@ -432,6 +434,12 @@ int lts_hf_lora_state(lts_hf_model *m, char ***names, lts_tensor ***ts, int64_t 
 int lts_hf_lora_load_state(lts_hf_model *m, char *const *names, lts_tensor *const *ts, int64_t n, int64_t rank,
                            double alpha, int rslora);
 int lts_hf_lora_enable(lts_hf_model *m, int on);
+/* PEFT's lora_dropout p in [0, 1]: dropout on each adapter's input while the
+ * model is in training mode (the base projections never drop) */
+int lts_hf_lora_set_dropout(lts_hf_model *m, double p);
+/* training (1) or evaluation (0, the state after loading, as transformers'
+ * from_pretrained leaves it) */
+int lts_hf_set_training(lts_hf_model *m, int on);
 /* merge = 1 adds scaling · B A into the weights, 0 takes it out again */
 int lts_hf_lora_merge(lts_hf_model *m, int merge);
 /* the trainable adapter tensors (A, B per adapted projection) as new references */

@@ -68,12 +68,17 @@ struct HfModel {
   int64_t lora_rank = 0;
   double lora_alpha = 0, lora_scaling = 0;
   bool lora_rslora = false;
+  // PEFT's lora_dropout: on the adapter's input, in training mode only
+  double lora_dropout = 0;
+  bool training = false;
 
   at::Tensor proj(const at::Tensor &x, Layer &L, int p, const at::Tensor &bias) {
     at::Tensor y = at::linear(x, L.weight(p), bias);
     const Lora &a = L.lora[p];
     if (a.A.defined() && lora_enabled && !lora_merged) {
-      at::Tensor d = at::linear(at::linear(x.to(a.A.scalar_type()), a.A), a.B) * lora_scaling;
+      at::Tensor xa = x.to(a.A.scalar_type());
+      if (training && lora_dropout > 0) xa = at::dropout(xa, lora_dropout, true);
+      at::Tensor d = at::linear(at::linear(xa, a.A), a.B) * lora_scaling;
       y = y + d.to(y.scalar_type());
     }
     return y;
@@ -623,6 +628,8 @@ int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info) {
   info->rslora = model.lora_rslora;
   info->enabled = model.lora_enabled;
   info->merged = model.lora_merged;
+  info->dropout = model.lora_dropout;
+  info->training = model.training;
   for (auto &L : model.layers)
     for (int p = 0; p < lts::P_COUNT; p++)
       if (L.lora[p].A.defined()) {
@@ -703,6 +710,18 @@ int lts_hf_lora_load_state(lts_hf_model *m, char *const *names, lts_tensor *cons
       for (int p = 0; p < lts::P_COUNT; p++) model.layers[i].lora[p] = got[i][p];
     lts::lora_set(model, rank, alpha, rslora != 0);
   });
+}
+
+int lts_hf_lora_set_dropout(lts_hf_model *m, double p) {
+  LTS_TRY({
+    if (!(p >= 0 && p <= 1)) throw std::invalid_argument("lora_dropout must be in [0, 1], got " + std::to_string(p));
+    H(m).lora_dropout = p;
+  });
+}
+
+int lts_hf_set_training(lts_hf_model *m, int on) {
+  H(m).training = on != 0;
+  return 0;
 }
 
 int lts_hf_lora_enable(lts_hf_model *m, int on) {

@@ -471,7 +471,7 @@ static int p_info(const lt_value *a, lt_value *out) {
   MODEL(0, h);
   facts fa;
   if (facts_of(h, &fa) != LT_OK) return LT_ERROR;
-  lt_value d = lt_dict_new(24);
+  lt_value d = lt_dict_new(32);
   lt_dict_put(&d, "name", lt_string_cstr(h->name));
   lt_dict_put(&d, "model_type", lt_string_cstr(h->model_type));
   lt_dict_put(&d, "vocab_size", lt_int(fa.c.vocab));
@@ -494,6 +494,17 @@ static int p_info(const lt_value *a, lt_value *out) {
   lt_dict_put(&d, "max_seq_len", lt_int(h->max_seq_len));
   lt_dict_put(&d, "use_kv_cache", lt_bool(h->use_kv_cache));
   lt_dict_put(&d, "max_cache_len", lt_int(h->max_cache_len));
+  lts_lora_info li;
+  lts_hf_lora_info(h->m, &li);
+  lt_dict_put(&d, "training", lt_bool(li.training));
+  lt_dict_put(&d, "lora_adapters", lt_int(li.adapters));
+  if (li.adapters) {
+    lt_dict_put(&d, "lora_rank", lt_int(li.rank));
+    lt_dict_put(&d, "lora_alpha", lt_float(li.alpha));
+    lt_dict_put(&d, "lora_dropout", lt_float(li.dropout));
+    lt_dict_put(&d, "lora_merged", lt_bool(li.merged));
+    lt_dict_put(&d, "lora_enabled", lt_bool(li.enabled));
+  }
   *out = d;
   return LT_OK;
 }

@@ -63,6 +63,7 @@ static int p_lora_init(const lt_value *a, lt_value *out) {
   int64_t rank = 8;
   double alpha = 8;  /* PEFT's defaults */
   int rslora = 0, dt = -1;
+  double dropout = 0;
   const lt_value *targets = NULL, *dtype = lt_present(&a[4]) ? &a[4] : NULL;
   lt_value dflt = lt_list_new(2);
   dflt.u.list.items[0] = lt_string_cstr("q_proj");
@@ -78,8 +79,9 @@ static int p_lora_init(const lt_value *a, lt_value *out) {
       else if (strcmp(k, "target_modules") == 0 || strcmp(k, "targets") == 0) targets = v;
       else if (strcmp(k, "dtype") == 0) dtype = v;
       else if (strcmp(k, "use_rslora") == 0) rslora = lt_as_bool(v);
-      else if (strcmp(k, "lora_dropout") == 0) {
-        if (!num || lt_as_num(v) != 0) rc = lt_fail("lora_dropout other than 0 is not supported");
+      else if (strcmp(k, "lora_dropout") == 0 || strcmp(k, "dropout") == 0) {
+        dropout = num ? lt_as_num(v) : -1;
+        if (!(dropout >= 0 && dropout <= 1)) rc = lt_fail("lora_dropout must be a number in [0, 1]");
       } else rc = lt_fail("LoRA config key \"%s\" is unknown (rank alpha target_modules dtype use_rslora lora_dropout)", k);
     }
   } else if (a[1].kind == LT_INT || a[1].kind == LT_FLOAT) {
@@ -101,6 +103,7 @@ static int p_lora_init(const lt_value *a, lt_value *out) {
   int n = 0;
   if (rc == LT_OK) rc = read_targets(targets ? targets : &dflt, &names, &n, &scratch);
   if (rc == LT_OK && lts_hf_lora_init(h->m, rank, alpha, names, n, dt, rslora)) rc = lt_fail_shim();
+  if (rc == LT_OK && lts_hf_lora_set_dropout(h->m, dropout)) rc = lt_fail_shim();
   free(names);
   free(scratch);
   lt_value_clear(&dflt);
@@ -164,7 +167,7 @@ static int write_config(const char *dir, lt_hf *h, const lts_lora_info *info) {
   json_object_object_add(o, "layers_to_transform", NULL);
   json_object_object_add(o, "lora_alpha", info->alpha == (int64_t)info->alpha ? json_object_new_int64((int64_t)info->alpha)
                                                                                 : json_object_new_double(info->alpha));
-  json_object_object_add(o, "lora_dropout", json_object_new_double(0.0));
+  json_object_object_add(o, "lora_dropout", json_object_new_double(info->dropout));
   json_object_object_add(o, "modules_to_save", NULL);
   json_object_object_add(o, "peft_type", json_object_new_string("LORA"));
   json_object_object_add(o, "r", json_object_new_int64(info->rank));
@@ -230,9 +233,9 @@ static int p_lora_save(const lt_value *a, lt_value *out) {
   return LT_OK;
 }
 
-/* the PEFT config: r, lora_alpha, use_rslora; refuses what changes the math
- * in ways we do not implement */
-static int read_adapter_config(const char *dir, int64_t *rank, double *alpha, int *rslora) {
+/* the PEFT config: r, lora_alpha, use_rslora, lora_dropout; refuses what
+ * changes the math in ways we do not implement */
+static int read_adapter_config(const char *dir, int64_t *rank, double *alpha, int *rslora, double *dropout) {
   char *path = join(dir, "adapter_config.json");
   json_object *o = path ? json_object_from_file(path) : NULL;
   int rc = LT_OK;
@@ -246,6 +249,8 @@ static int read_adapter_config(const char *dir, int64_t *rank, double *alpha, in
     *rank = json_object_get_int64(v);
     *alpha = json_object_object_get_ex(o, "lora_alpha", &v) ? json_object_get_double(v) : 8;
     *rslora = json_object_object_get_ex(o, "use_rslora", &v) && json_object_get_boolean(v);
+    *dropout = json_object_object_get_ex(o, "lora_dropout", &v) && v ? json_object_get_double(v) : 0;
+    if (!(*dropout >= 0 && *dropout <= 1)) rc = lt_fail("%s: lora_dropout must be in [0, 1]", path);
     static const char *unsupported[] = {"use_dora", "fan_in_fan_out"};
     for (size_t i = 0; i < 2 && rc == LT_OK; i++)
       if (json_object_object_get_ex(o, unsupported[i], &v) && json_object_get_boolean(v))
@@ -270,15 +275,18 @@ static int p_lora_load(const lt_value *a, lt_value *out) {
   int64_t rank = 0;
   double alpha = 0;
   int rslora = 0;
+  double dropout = 0;
   lt_value w = lt_nil();
-  int rc = read_adapter_config(dir, &rank, &alpha, &rslora);
+  int rc = read_adapter_config(dir, &rank, &alpha, &rslora, &dropout);
   char *path = join(dir, "adapter_model.safetensors");
   if (rc == LT_OK) rc = path ? lt_safetensors_load(path, NULL, &w, NULL) : lt_fail("out of memory");
   if (rc == LT_OK) {
     lts_tensor **ts = (lts_tensor **)malloc((size_t)(w.u.dict.n + 1) * sizeof *ts);
     for (int64_t i = 0; ts && i < w.u.dict.n; i++) ts[i] = lt_tensor_of(&w.u.dict.vals[i]);
     if (!ts) rc = lt_fail("out of memory");
-    else if (lts_hf_lora_load_state(h->m, w.u.dict.keys, ts, w.u.dict.n, rank, alpha, rslora)) rc = lt_fail_shim();
+    else if (lts_hf_lora_load_state(h->m, w.u.dict.keys, ts, w.u.dict.n, rank, alpha, rslora) ||
+             lts_hf_lora_set_dropout(h->m, dropout))
+      rc = lt_fail_shim();
     free(ts);
   }
   int64_t n = w.kind == LT_DICT ? w.u.dict.n / 2 : 0;
@@ -331,8 +339,9 @@ const lt_row lt_rows_lora_hf[] = {
      "torch_hf_load_model known under name, ready for LoRA; (path config name) is read too", p_load_lora},
     {"torch_hf_lora_init", NULL, "model:any rank:any ?alpha:num ?targets:any ?dtype:dtype",
      "LoRA adapters (A as nn.Linear, B = 0: outputs unchanged) on the target projections of every layer; "
-     "(model rank alpha targets [dtype]) or (model config) with rank alpha target_modules dtype use_rslora; "
-     "defaults r 8, alpha 8, q_proj v_proj; returns the number of trainable values",
+     "(model rank alpha targets [dtype]) or (model config) with rank alpha target_modules dtype use_rslora "
+     "lora_dropout (on the adapters' input in training mode: torch_module_train); "
+     "defaults r 8, alpha 8, q_proj v_proj, dropout 0; returns the number of trainable values",
      p_lora_init},
     {"torch_hf_lora_get_parameters", NULL, "model:any", "the trainable adapter tensors (A and B of each projection)",
      p_lora_parameters},
@@ -342,7 +351,8 @@ const lt_row lt_rows_lora_hf[] = {
      "temporary file renamed into place; returns the number of adapted projections",
      p_lora_save},
     {"torch_hf_lora_load", NULL, "model:any dir:str",
-     "adapters saved by torch_hf_lora_save or by PEFT (replace the current ones; checked before anything changes)",
+     "adapters saved by torch_hf_lora_save or by PEFT, with their lora_dropout (replace the current ones; "
+     "checked before anything changes)",
      p_lora_load},
     {"torch_hf_lora_merge", NULL, "model:any", "adds scaling·B·A into the weights (forward then skips the adapters)", p_lora_merge},
     {"torch_hf_lora_unmerge", NULL, "model:any", "takes the adapters out of the weights again", p_lora_unmerge},

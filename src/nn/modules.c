@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hf/hf_internal.h"
 #include "lt_internal.h"
 #include "lt_sched.h"
 
@@ -160,9 +161,18 @@ static int p_parameters(const lt_value *a, lt_value *out) {
   return LT_OK;
 }
 
+/* a module, or a Hugging Face model (whose LoRA dropout it switches) */
 static int p_train(const lt_value *a, lt_value *out) {
   int flag = lt_present(&a[1]) ? lt_as_bool(&a[1]) : 1;
-  if (lts_module_train(lt_module_of(&a[0]), flag)) return lt_fail_shim();
+  if (a[0].kind == LT_HANDLE && a[0].u.h.kind == LT_H_MODULE) {
+    if (lts_module_train(lt_module_of(&a[0]), flag)) return lt_fail_shim();
+  } else if ((a[0].kind == LT_HANDLE && a[0].u.h.kind == LT_H_HF_MODEL) || a[0].kind == LT_STRING) {
+    lt_hf *h;
+    if (lt_hf_model_arg(&a[0], 1, &h) != LT_OK) return LT_ERROR;
+    lts_hf_set_training(h->m, flag);
+  } else {
+    return lt_fail("argument 1 (module) must be a module or a Hugging Face model, got %s", lt_kind_name(&a[0]));
+  }
   *out = lt_bool(flag);
   return LT_OK;
 }
@@ -230,7 +240,10 @@ const lt_row lt_rows_modules[] = {
     {"torch_apply_rotary_pos_emb", NULL, "tensor:tensor cos:tensor sin:tensor",
      "t·cos + rotate_half(t)·sin (Llama convention)", p_apply_rotary},
     {"torch_module_parameters", NULL, "module:module", "list of the trainable parameter tensors", p_parameters},
-    {"torch_module_train", NULL, "module:module ?flag:bool", "training (true) or evaluation (false) mode", p_train},
+    {"torch_module_train", NULL, "module:any ?flag:bool",
+     "training (true) or evaluation (false) mode of a module or of a Hugging Face model (loaded in evaluation mode; "
+     "training turns on its LoRA dropout)",
+     p_train},
     {"torch_checkpoint_create", NULL, "module:module",
      "the same module (same weights) whose forward recomputes activations in backward", p_checkpoint_create},
     {"torch_checkpoint_enable", NULL, "module:module", "turns activation checkpointing on", p_checkpoint_enable},

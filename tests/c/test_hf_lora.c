@@ -3,8 +3,8 @@
  * computed with it, tests/data/hf/lora_golden.json, made by
  * tests/tools/gen_lora_golden.py); a fresh adapter changes nothing; merge,
  * unmerge, enable; our saved folder has PEFT's layout and names and reloads
- * to the same outputs; training moves only the adapters; errors change
- * nothing. */
+ * to the same outputs; training moves only the adapters; lora_dropout acts
+ * in training mode only; errors change nothing. */
 #include <json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,88 @@ static lt_value forward(lt_value m) {
 }
 
 static lt_value clone(lt_value t) { return ok("tensor_clone", 1, t); }
+
+static double info_num(lt_value m, const char *key) {
+  lt_value d = ok("torch_hf_model_info", 1, m);
+  const lt_value *v = lt_dict_get(&d, key);
+  double r = v ? lt_as_num(v) : -1;
+  lt_value_clear(&d);
+  return r;
+}
+
+/* PEFT's adapter again, its config's lora_dropout set to p, saved under dir */
+static void adapter_with_dropout(lt_value m, const char *dir, double p) {
+  lt_value r = ok("torch_hf_lora_load", 2, m, S(data("llama3_lora")));
+  lt_value_clear(&r);
+  r = ok("torch_hf_lora_save", 2, m, S(dir));
+  lt_value_clear(&r);
+  char cfg[1100];
+  snprintf(cfg, sizeof cfg, "%s/adapter_config.json", dir);
+  json_object *c = json_object_from_file(cfg);
+  CHECK(c != NULL);
+  if (!c) return;
+  json_object_object_add(c, "lora_dropout", json_object_new_double(p));
+  CHECK(json_object_to_file(cfg, c) == 0);
+  json_object_put(c);
+  r = ok("torch_hf_lora_load", 2, m, S(dir));
+  lt_value_clear(&r);
+}
+
+/* dropout on the adapters' input, in training mode only (PEFT's lora_dropout):
+ * p = 1 leaves exactly the base model, p = 0.5 a random mix; evaluation mode
+ * gives PEFT's logits whatever p; the value survives save and load */
+static void dropout_checks(lt_value base, lt_value peft, const char *tmp) {
+  lt_value m = ok("torch_hf_load_model", 1, S(data("llama3")));
+  CHECK(info_num(m, "training") == 0);  /* loaded for inference */
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/dropout", tmp);
+  adapter_with_dropout(m, dir, 1.0);
+  CHECK(info_num(m, "lora_dropout") == 1.0);
+  lt_value y = forward(m);
+  CHECK(diff_tensors(y, peft) == 0);
+  lt_value r = ok("torch_module_train", 2, m, lt_bool(1));
+  lt_value_clear(&r);
+  CHECK(info_num(m, "training") == 1);
+  lt_value yt = forward(m);
+  CHECK(diff_tensors(yt, base) == 0);  /* every adapter input dropped */
+  lt_value_clear(&yt);
+  lt_value_clear(&y);
+
+  adapter_with_dropout(m, dir, 0.5);  /* loading keeps the training mode */
+  lt_value a = forward(m), b = forward(m);
+  printf("lora_dropout 0.5, training: logits differ from PEFT's eval logits by %.3g, from each other by %.3g\n",
+         diff_tensors(a, peft), diff_tensors(a, b));
+  CHECK(diff_tensors(a, peft) > 1e-3 && diff_tensors(a, base) > 1e-3 && diff_tensors(a, b) > 1e-3);
+  r = ok("torch_module_train", 2, m, lt_bool(0));
+  lt_value_clear(&r);
+  y = forward(m);
+  CHECK(diff_tensors(y, peft) == 0);
+  char cfg[1100];
+  snprintf(cfg, sizeof cfg, "%s/adapter_config.json", dir);
+  r = ok("torch_hf_lora_save", 2, m, S(dir));
+  lt_value_clear(&r);
+  json_object *c = json_object_from_file(cfg);
+  CHECK(c && json_object_get_double(json_object_object_get(c, "lora_dropout")) == 0.5);
+  if (c) json_object_put(c);
+
+  /* through the init config; a bad value is refused and changes nothing */
+  lt_value conf = lt_dict_new(3);
+  lt_dict_put(&conf, "rank", lt_int(2));
+  lt_dict_put(&conf, "lora_dropout", lt_float(0.1));
+  r = ok("torch_hf_lora_init", 2, m, conf);
+  lt_value_clear(&r);
+  CHECK(info_num(m, "lora_dropout") == 0.1 && info_num(m, "lora_rank") == 2);
+  lt_dict_put(&conf, "lora_dropout", lt_float(1.5));
+  fails("torch_hf_lora_init", "lora_dropout must be a number in [0, 1]", 2, m, conf);
+  CHECK(info_num(m, "lora_dropout") == 0.1);
+  fails("torch_module_train", "must be a module or a Hugging Face model", 2, lt_int(3), lt_bool(1));
+  fails("torch_module_train", "no model was loaded under the name", 2, S("no such model"), lt_bool(1));
+  lt_value_clear(&conf);
+  lt_value_clear(&a);
+  lt_value_clear(&b);
+  lt_value_clear(&y);
+  lt_value_clear(&m);
+}
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
@@ -189,6 +271,7 @@ int main(void) {
   fails("torch_hf_lora_save", "no LoRA adapters", 2, plain, S(bad_dir));
   fails("torch_hf_lora_merge", "no LoRA adapters", 1, plain);
   lt_value_clear(&plain);
+  dropout_checks(base, y, dir);
   remove_tmpdir(dir);
 
   lt_value_clear(&y5);

@@ -1,6 +1,7 @@
 ; test_hf_lora.lisp - section 11 from LispE, as the manual's LoRA training
 ; runs: a model loaded under a name, LoRA from a config dictionary, an
-; optimizer over the adapters, a few training steps (the loss falls), the
+; optimizer over the adapters, a few training steps in training mode with
+; LoRA dropout (the loss falls; evaluation mode is deterministic), the
 ; adapters saved in PEFT's layout and loaded into another model, PEFT's own
 ; adapter giving PEFT's logits.
 (use 'lispe_torch)
@@ -13,7 +14,7 @@
 ; the manual's order: path config name
 (torch_hf_load_model_lora (+ hf "/llama3") (dictionary "device" "cpu") "llama_lora")
 (setq base (torch_hf_forward "llama_lora" (integers 1 17 42 5 63 9 30)))
-(setq n (torch_hf_lora_init "llama_lora" (dictionary "rank" 4 "alpha" 8.0
+(setq n (torch_hf_lora_init "llama_lora" (dictionary "rank" 4 "alpha" 8.0 "lora_dropout" 0.05
                                           "target_modules" (strings "q_proj" "k_proj" "v_proj" "o_proj"))))
 ; q 4x24 + 24x4, k and v 4x24 + 12x4, o 4x24 + 24x4, over 2 layers
 (lt_check "init: trainable values" (= n (* 2 (+ 192 144 144 192))))
@@ -24,6 +25,8 @@
 (setq input (tensor_unsqueeze (tensor_create (integers 1 17 42 5 63 9 30)) 0))
 (setq target (tensor_create (integers 17 42 5 63 9 30 2)))
 (setq losses (floats))
+(lt_check "loaded in evaluation mode" (not (@ (torch_hf_model_info "llama_lora") "training")))
+(torch_module_train "llama_lora" true)
 (loopcount 20 step
    (setq loss (torch_cross_entropy (tensor_select (torch_hf_forward "llama_lora" input) 0 0) target))
    (push losses (tensor_item loss))
@@ -32,11 +35,17 @@
    (torch_optimizer_step optimizer))
 (println "LoRA loss" (@ losses 0) "->" (@ losses 19))
 (lt_check "training: the loss falls" (< (@ losses 19) (* 0.8 (@ losses 0))))
+(lt_check "training: dropout draws anew"
+          (> (lt_maxdiff (torch_hf_forward "llama_lora" input) (torch_hf_forward "llama_lora" input)) 0))
+(torch_module_train "llama_lora" false)
+(lt_check "evaluation: no dropout"
+          (= (lt_maxdiff (torch_hf_forward "llama_lora" input) (torch_hf_forward "llama_lora" input)) 0))
 
 (setq out (+ (getenv "PWD") "/lora_test_out/epoch_1"))
 (lt_check "save: 8 adapted projections" (= (torch_hf_lora_save "llama_lora" out) 8))
 (setq other (torch_hf_load_model (+ hf "/llama3")))
 (torch_hf_lora_load other out)
+(lt_check "load: lora_dropout kept" (= (@ (torch_hf_model_info other) "lora_dropout") 0.05))
 (lt_check "load: same outputs"
           (= (lt_maxdiff (torch_hf_forward other input) (torch_hf_forward "llama_lora" input)) 0))
 (torch_hf_lora_merge other)
