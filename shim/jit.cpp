@@ -87,25 +87,61 @@ c10::IValue forward_lora(lts_jit *j, std::vector<c10::IValue> in) {
   }
 }
 
-// forward, returning besides its result the outputs of the named
-// submodules: the forward graph gets those values as extra outputs
-std::vector<at::Tensor> intermediates(torch::jit::Module &m, std::vector<c10::IValue> in, const std::vector<std::string> &names) {
-  auto g = m.get_method("forward").graph()->copy();
+// The forward call of each submodule reachable from the graph's top level,
+// by dotted path ("" is the module itself); the last call wins.
+std::map<std::string, torch::jit::Node *> submodule_calls(torch::jit::Graph &g) {
   std::map<torch::jit::Value *, std::string> path;  // module values -> their dotted path
-  path[g->inputs()[0]] = "";
-  std::map<std::string, torch::jit::Value *> out;
-  for (torch::jit::Node *n : g->nodes()) {
+  path[g.inputs()[0]] = "";
+  std::map<std::string, torch::jit::Node *> calls;
+  for (torch::jit::Node *n : g.nodes()) {
     if (n->kind() == c10::prim::GetAttr && path.count(n->input(0))) {
       std::string p = path[n->input(0)];
       path[n->output()] = (p.empty() ? "" : p + ".") + n->s(c10::attr::name);
     } else if (n->kind() == c10::prim::CallMethod && n->s(c10::attr::name) == "forward" && path.count(n->input(0))) {
-      out[path[n->input(0)]] = n->output();  // the last call wins
+      calls[path[n->input(0)]] = n;
+    }
+  }
+  return calls;
+}
+
+// forward, returning besides its result the outputs of the named
+// submodules: the forward graph gets those values as extra outputs. A
+// nested name (encoder.blocks.1.fc) is reached by inlining the forward of
+// its nearest called ancestor into the graph, as often as it takes.
+std::vector<at::Tensor> intermediates(torch::jit::Module &m, std::vector<c10::IValue> in, const std::vector<std::string> &names) {
+  auto g = m.get_method("forward").graph()->copy();
+  std::map<std::string, torch::jit::Value *> found;  // survives the inlining of its own call
+  for (bool again = true; again;) {
+    again = false;
+    auto calls = submodule_calls(*g);
+    for (auto &kv : calls) found[kv.first] = kv.second->output();
+    for (auto &nm : names) {
+      if (calls.count(nm) || found.count(nm)) continue;
+      torch::jit::Node *anc = nullptr;
+      size_t best = 0;
+      for (auto &kv : calls)
+        if (nm.size() > kv.first.size() + 1 && nm.compare(0, kv.first.size() + 1, kv.first + ".") == 0 &&
+            kv.first.size() >= best) {
+          anc = kv.second;
+          best = kv.first.size();
+        }
+      if (!anc) continue;
+      auto cls = anc->input(0)->type()->expect<c10::ClassType>();
+      torch::jit::GraphFunction &callee = torch::jit::toGraphFunction(cls->getMethod("forward"));
+      torch::jit::Value *was = anc->output();  // anc is gone after inlining
+      // the unoptimised graph: the optimised one has its own calls inlined already
+      std::vector<torch::jit::Value *> outs = torch::jit::inlineCallTo(anc, &callee, callee.graph().get());
+      for (auto &kv : found)
+        if (kv.second == was) kv.second = outs.at(0);
+      again = true;
+      break;
     }
   }
   std::vector<torch::jit::Value *> extra;
   for (auto &nm : names) {
-    auto it = out.find(nm);
-    if (it == out.end()) throw std::invalid_argument("forward calls no submodule " + nm + " (at its top level)");
+    auto it = found.find(nm);
+    if (it == found.end() || nm.empty())
+      throw std::invalid_argument("forward calls no submodule " + nm + " (outside loops and branches)");
     extra.push_back(it->second);
   }
   torch::jit::Value *result = g->outputs()[0];

@@ -243,7 +243,8 @@ const lt_row lt_rows_jit[] = {
      "a LoRA layer (torch_lora_linear of the layer's sizes) for a linear submodule, used by forward_with_lora",
      p_register_lora},
     {"torch_jit_model_get_intermediate_states", NULL, "model:any input:any layer_names:any",
-     "dictionary name -> output of that submodule during forward (submodules called at forward's top level)",
+     "dictionary name -> output of that submodule during forward (dotted names reach nested submodules: "
+     "encoder.layers.0.fc; calls inside loops and branches are not seen)",
      p_intermediates},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -1,7 +1,9 @@
 /* test_jit.c - section 13: a TorchScript archive saved by PyTorch 1.13
  * (tests/data/jit/mlp.pt, tests/tools/gen_jit_golden.py): PyTorch's outputs,
  * names, tensors, updates, submodule outputs, LoRA on a linear submodule
- * (equal to the merged weight; gradients reach the adapter), devices, unload. */
+ * (equal to the merged weight; gradients reach the adapter), devices, unload;
+ * the outputs of nested submodules of tests/data/jit/nested.pt against
+ * PyTorch's forward hooks (tests/data/jit/nested.json). */
 #include <json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,49 @@ static int has(lt_value list, const char *s) {
   for (int64_t i = 0; list.kind == LT_LIST && i < list.u.list.n; i++)
     if (strcmp(list.u.list.items[i].u.str.s, s) == 0) return 1;
   return 0;
+}
+
+/* an encoder of three blocks in a ModuleList, and a head: submodules at any
+ * depth, a parent together with its child, in any order */
+static void nested(const char *src) {
+  char path[1024], gpath[1024];
+  snprintf(path, sizeof path, "%s/tests/data/jit/nested.pt", src);
+  snprintf(gpath, sizeof gpath, "%s/tests/data/jit/nested.json", src);
+  json_object *g = json_object_from_file(gpath);
+  CHECK(g != NULL);
+  if (!g) return;
+  double xin[12], yout[4], want[12];
+  doubles(g, "input", xin);
+  doubles(g, "output", yout);
+  int64_t shape[2] = {2, 6};
+  lt_value m = ok("torch_jit_load", 1, S(path));
+  lt_value flat = ok("tensor_create", 1, F64S(xin, 12));
+  lt_value x = ok("tensor_reshape", 2, keep(ok("tensor_to_dtype", 2, flat, S("float32"))), I64S(shape, 2));
+  const char *names[5] = {"encoder.blocks.2.norm", "head", "encoder.blocks.1.fc", "encoder", "encoder.blocks.1"};
+  lt_value want_names = L(5, S(names[0]), S(names[1]), S(names[2]), S(names[3]), S(names[4]));
+  lt_value st = ok("torch_jit_model_get_intermediate_states", 3, m, x, want_names);
+  json_object *inter = json_object_object_get(g, "intermediates");
+  for (int i = 0; i < 5; i++) {
+    const lt_value *v = lt_dict_get(&st, names[i]);
+    int64_t n = doubles(inter, names[i], want);
+    double d = v ? diff_values(*v, want, n) : 1;
+    if (d > 1e-5) fprintf(stderr, "nested %s: differs from PyTorch's hook by %g\n", names[i], d);
+    CHECK(n == 12 || n == 4);
+    CHECK(d <= 1e-5);
+  }
+  lt_value y = ok("torch_jit_model_forward", 2, m, x);
+  CHECK(diff_values(y, yout, 4) <= 1e-5);
+  fails("torch_jit_model_get_intermediate_states", "calls no submodule encoder.blocks.7", 3, m, x,
+        keep(L(1, S("encoder.blocks.7"))));
+  fails("torch_jit_model_get_intermediate_states", "calls no submodule encoder.blocks", 3, m, x,
+        keep(L(1, S("encoder.blocks"))));  /* a ModuleList is never called */
+  lt_value_clear(&y);
+  lt_value_clear(&st);
+  lt_value_clear(&want_names);
+  lt_value_clear(&x);
+  lt_value_clear(&flat);
+  lt_value_clear(&m);
+  json_object_put(g);
 }
 
 int main(void) {
@@ -141,5 +186,6 @@ int main(void) {
 
   lt_value vals[] = {ym, merged_d, merged, delta, grad, tp, loss, yp, yl, lora, y3, st, info, sc, shape, w, tn, bn, pn, meth, y2, y, m};
   for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) lt_value_clear(&vals[i]);
+  nested(src ? src : ".");
   return test_summary("test_jit");
 }

@@ -4,6 +4,11 @@ torch.jit.save by PyTorch 1.13 (Debian's python3-torch, the format every
 libtorch since reads), and its outputs for a fixed input:
   tests/data/jit/mlp.pt      fc1 (4->8) relu fc2 (8->3), times a buffer `scale`
   tests/data/jit/golden.json input, output, fc1's output, names and shapes
+  tests/data/jit/nested.pt   an encoder (a ModuleList of residual blocks,
+                             each linear + layer norm) and a head
+  tests/data/jit/nested.json its input, output and the outputs of nested
+                             submodules during forward (forward hooks on the
+                             eager model)
 
 Run: /usr/bin/python3 tests/tools/gen_jit_golden.py
 """
@@ -30,6 +35,61 @@ class Mlp(torch.nn.Module):
         return torch.relu(self.fc1(x))
 
 
+class Block(torch.nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.fc = torch.nn.Linear(d, d)
+        self.norm = torch.nn.LayerNorm(d)
+
+    def forward(self, x):
+        return x + self.norm(torch.tanh(self.fc(x)))
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self, d, n):
+        super().__init__()
+        self.blocks = torch.nn.ModuleList([Block(d) for _ in range(n)])
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x)
+        return x
+
+
+class Nested(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encoder = Encoder(6, 3)
+        self.head = torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+NESTED_NAMES = ["encoder", "encoder.blocks.1", "encoder.blocks.1.fc", "encoder.blocks.2.norm", "head"]
+
+
+def nested():
+    torch.manual_seed(7)
+    eager = Nested().eval()
+    x = torch.randn(2, 6)
+    seen = {}
+    for name in NESTED_NAMES:
+        eager.get_submodule(name).register_forward_hook(
+            lambda mod, inp, out, name=name: seen.__setitem__(name, out.detach().flatten().tolist()))
+    with torch.no_grad():
+        y = eager(x)
+    m = torch.jit.script(Nested().eval())
+    m.load_state_dict(eager.state_dict())
+    torch.jit.save(m, os.path.join(OUT, "nested.pt"))
+    g = {"input": x.flatten().tolist(), "input_shape": list(x.shape), "output": y.flatten().tolist(),
+         "intermediates": seen, "made_by": "torch %s (tests/tools/gen_jit_golden.py)" % torch.__version__}
+    with open(os.path.join(OUT, "nested.json"), "w") as f:
+        json.dump(g, f)
+        f.write("\n")
+    print("saved nested", sorted(seen))
+
+
 def main():
     torch.manual_seed(5)
     m = torch.jit.script(Mlp().eval())
@@ -51,6 +111,7 @@ def main():
         json.dump(g, f)
         f.write("\n")
     print("saved", g["parameters"], g["buffers"])
+    nested()
 
 
 if __name__ == "__main__":
