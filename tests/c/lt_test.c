@@ -1,6 +1,7 @@
 /* lt_test.c - harness implementation shared by the C tests. */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -198,6 +199,23 @@ const char *data_path(const char *rel) {
   k = (k + 1) % 4;
   snprintf(p[k], sizeof p[k], "%s/%s", d, rel);
   return access(p[k], R_OK) == 0 ? p[k] : NULL;
+}
+
+const char *test_data(const char *fmt, ...) {
+  static char p[8][4096];
+  static int k;
+  char root[4096];
+  const char *env = getenv("LT_SOURCE_DIR");
+  snprintf(root, sizeof root, "%s", env ? env : __FILE__);
+  char *cut = env ? NULL : strstr(root, "/tests/c/");
+  if (cut) *cut = 0;
+  k = (k + 1) % 8;
+  int n = snprintf(p[k], sizeof p[k], "%s/tests/data/", root);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p[k] + n, sizeof p[k] - (size_t)n, fmt, ap);
+  va_end(ap);
+  return p[k];
 }
 
 int64_t heap_in_use(void) {

@@ -73,6 +73,9 @@ const char *tmp_path(const char *name);       /* prints "N passed, M failed", re
 char *slurp(const char *path, size_t *len);
 /* shared_data_dir()/rel when readable, else NULL (4 rotating buffers) */
 const char *data_path(const char *rel);
+/* <source tree>/tests/data/<rel, printf-style>: LT_SOURCE_DIR, else the tree
+ * this harness was compiled from (8 results live at once) */
+const char *test_data(const char *fmt, ...);
 /* bytes in use in glibc's heap (libtorch's CPU allocator uses malloc) */
 int64_t heap_in_use(void);
 /* whether heap_in_use sees allocations (not under ASan's own allocator) */

@@ -12,18 +12,7 @@
 static int64_t no_ids[1];
 #define NO_EOS I64S(no_ids, 0)
 
-static const char *src_dir(void) {
-  const char *s = getenv("LT_SOURCE_DIR");
-  return s ? s : ".";
-}
-
-static const char *model_dir(const char *name) {
-  static char buf[4][1024];
-  static int k;
-  char *b = buf[k++ % 4];
-  snprintf(b, sizeof buf[0], "%s/tests/data/hf/%s", src_dir(), name);
-  return b;
-}
+static const char *model_dir(const char *name) { return test_data("hf/%s", name); }
 
 static lt_value dict1(const char *k, lt_value v) {
   lt_value d = lt_dict_new(4);
@@ -600,9 +589,7 @@ static void stories(void) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  char path[1024];
-  snprintf(path, sizeof path, "%s/tests/data/hf/golden.json", src_dir());
-  json_object *g = json_object_from_file(path);
+  json_object *g = json_object_from_file(test_data("hf/golden.json"));
   CHECK(g != NULL);
   if (!g) return test_summary("test_hf");
   json_object_object_foreach(json_object_object_get(g, "models"), name, gm) golden_model(name, g, gm);

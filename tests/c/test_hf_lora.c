@@ -12,14 +12,7 @@
 #include "lt_safetensors.h"
 #include "lt_test.h"
 
-static char dirs[4][1024];
-static const char *data(const char *rel) {
-  static int k;
-  const char *s = getenv("LT_SOURCE_DIR");
-  char *b = dirs[k++ % 4];
-  snprintf(b, sizeof dirs[0], "%s/tests/data/hf/%s", s ? s : ".", rel);
-  return b;
-}
+static const char *data(const char *rel) { return test_data("hf/%s", rel); }
 
 static int64_t golden_ids[14] = {1, 17, 42, 5, 63, 9, 30, 1, 3, 77, 21, 21, 50, 8};
 

@@ -25,11 +25,9 @@ static int has(lt_value list, const char *s) {
 
 /* an encoder of three blocks in a ModuleList, and a head: submodules at any
  * depth, a parent together with its child, in any order */
-static void nested(const char *src) {
-  char path[1024], gpath[1024];
-  snprintf(path, sizeof path, "%s/tests/data/jit/nested.pt", src);
-  snprintf(gpath, sizeof gpath, "%s/tests/data/jit/nested.json", src);
-  json_object *g = json_object_from_file(gpath);
+static void nested(void) {
+  const char *path = test_data("jit/nested.pt");
+  json_object *g = json_object_from_file(test_data("jit/nested.json"));
   CHECK(g != NULL);
   if (!g) return;
   double xin[12], yout[4], want[12];
@@ -68,11 +66,9 @@ static void nested(const char *src) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  const char *src = getenv("LT_SOURCE_DIR");
-  char path[1024], gpath[1024];
-  snprintf(path, sizeof path, "%s/tests/data/jit/mlp.pt", src ? src : ".");
-  snprintf(gpath, sizeof gpath, "%s/tests/data/jit/golden.json", src ? src : ".");
-  json_object *g = json_object_from_file(gpath);
+  char path[4096];
+  snprintf(path, sizeof path, "%s", test_data("jit/mlp.pt"));
+  json_object *g = json_object_from_file(test_data("jit/golden.json"));
   CHECK(g != NULL);
   if (!g) return test_summary("test_jit");
   double xin[8], yout[6], h[16], w1[32];
@@ -186,6 +182,6 @@ int main(void) {
 
   lt_value vals[] = {ym, merged_d, merged, delta, grad, tp, loss, yp, yl, lora, y3, st, info, sc, shape, w, tn, bn, pn, meth, y2, y, m};
   for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) lt_value_clear(&vals[i]);
-  nested(src ? src : ".");
+  nested();
   return test_summary("test_jit");
 }

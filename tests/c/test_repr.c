@@ -41,10 +41,7 @@ static lts_tensor *build(const char *spec, const char *dtype, const char *shape)
 
 int main(void) {
   lt_init();
-  char path[4096];
-  const char *src = getenv("LT_SOURCE_DIR");
-  snprintf(path, sizeof path, "%s/tests/data/repr_golden.txt", src ? src : ".");
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(test_data("repr_golden.txt"), "r");
   CHECK(f != NULL);
   if (!f) return test_summary("test_repr");
   char line[8192], spec[512], dtype[32], shape[64];

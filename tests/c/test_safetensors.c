@@ -18,7 +18,6 @@
 #include "lt_test.h"
 
 static char tmpdir[256];
-static char srcdir[4096];
 
 
 
@@ -45,10 +44,8 @@ static lts_tensor *T(lt_value v) { return (lts_tensor *)v.u.h.ptr; }
 
 /* ---- 1. the golden file of the reference writer ---- */
 static void test_golden(void) {
-  char path[4200], jpath[4200];
-  snprintf(path, sizeof path, "%s/tests/data/safetensors_golden.safetensors", srcdir);
-  snprintf(jpath, sizeof jpath, "%s/tests/data/safetensors_golden.json", srcdir);
-  json_object *exp = json_object_from_file(jpath);
+  const char *path = test_data("safetensors_golden.safetensors");
+  json_object *exp = json_object_from_file(test_data("safetensors_golden.json"));
   CHECK(exp != NULL);
   if (!exp) return;
   lt_value d = ok("torch_safetensors_load", 1, S(path));
@@ -261,8 +258,7 @@ static void test_library_golden(void) {
   lt_value meta = lt_dict_new(2);
   lt_dict_put(&meta, "format", lt_string_cstr("pt"));
   lt_dict_put(&meta, "writer", lt_string_cstr("lispe_torch tests/c/test_safetensors.c"));
-  char golden[4200];
-  snprintf(golden, sizeof golden, "%s/tests/data/safetensors_lispe_torch.safetensors", srcdir);
+  const char *golden = test_data("safetensors_lispe_torch.safetensors");
   CHECK(lt_safetensors_save(tmp_path("lib.safetensors"), &d, &meta) == LT_OK);
   if (getenv("LT_REGEN_GOLDEN")) {
     CHECK(lt_safetensors_save(golden, &d, &meta) == LT_OK);
@@ -438,8 +434,7 @@ static uint64_t next(void) {
 }
 
 static void test_fuzz(void) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/tests/data/safetensors_golden.safetensors", srcdir);
+  const char *path = test_data("safetensors_golden.safetensors");
   size_t glen, llen;
   unsigned char *seeds[2];
   size_t lens[2];
@@ -533,13 +528,6 @@ static void test_fuzz(void) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  const char *env = getenv("LT_SOURCE_DIR");
-  if (env) snprintf(srcdir, sizeof srcdir, "%s", env);
-  else { /* the source tree from this file's path */
-    snprintf(srcdir, sizeof srcdir, "%s", __FILE__);
-    char *p = strstr(srcdir, "/tests/c/");
-    if (p) *p = 0;
-  }
   if (make_tmpdir(tmpdir, sizeof tmpdir, "safetensors") != 0) return 1;
   int64_t live = lts_live_tensors();
   test_golden();

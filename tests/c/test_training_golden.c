@@ -126,10 +126,7 @@ static void run(golden_model *g, char *line) {
 
 int main(void) {
   CHECK(lt_init() == LT_OK);
-  char path[4096];
-  const char *src = getenv("LT_SOURCE_DIR");
-  snprintf(path, sizeof path, "%s/tests/data/train_golden.txt", src ? src : ".");
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(test_data("train_golden.txt"), "r");
   CHECK(f != NULL);
   if (!f) return test_summary("test_training_golden");
   static char line[1 << 20];
