@@ -52,6 +52,16 @@ at::Tensor rotate_half(const at::Tensor &x) {
 
 std::string shape_str(const at::Tensor &t) { return c10::str(t.sizes()); }
 
+// libtorch 1.x has no float16 CPU kernels for matmul, softmax, silu, cos...:
+// there a float16 model on the CPU computes in float32 (weights stay float16
+// in memory and are widened per use)
+at::Tensor as_compute(const at::Tensor &t) {
+#if TORCH_VERSION_MAJOR < 2
+  if (t.defined() && t.scalar_type() == at::kHalf && t.device().is_cpu()) return t.to(at::kFloat);
+#endif
+  return t;
+}
+
 }  // namespace
 
 struct HfModel {
@@ -73,12 +83,12 @@ struct HfModel {
   bool training = false;
 
   at::Tensor proj(const at::Tensor &x, Layer &L, int p, const at::Tensor &bias) {
-    at::Tensor y = at::linear(x, L.weight(p), bias);
+    at::Tensor y = at::linear(x, as_compute(L.weight(p)), as_compute(bias));
     const Lora &a = L.lora[p];
     if (a.A.defined() && lora_enabled && !lora_merged) {
-      at::Tensor xa = x.to(a.A.scalar_type());
+      at::Tensor xa = as_compute(x.to(a.A.scalar_type()));
       if (training && lora_dropout > 0) xa = at::dropout(xa, lora_dropout, true);
-      at::Tensor d = at::linear(at::linear(xa, a.A), a.B) * lora_scaling;
+      at::Tensor d = at::linear(at::linear(xa, as_compute(a.A)), as_compute(a.B)) * lora_scaling;
       y = y + d.to(y.scalar_type());
     }
     return y;
@@ -196,7 +206,7 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     throw std::invalid_argument("the KV cache holds a batch of " + std::to_string(cache->k[0].size(0)) + ", got " + std::to_string(B) +
                                 " (reset it first)");
   int64_t past = cache ? cache->pos : 0;
-  at::Tensor x = at::embedding(embed, ids_in.to(embed.device(), at::kLong));
+  at::Tensor x = as_compute(at::embedding(embed, ids_in.to(embed.device(), at::kLong)));
   at::Tensor pos = at::arange(past, past + L, at::TensorOptions().dtype(at::kFloat).device(embed.device()));
   at::Tensor freqs = pos.unsqueeze(1) * inv_freq.unsqueeze(0);  // [L, D/2]
   at::Tensor emb = at::cat({freqs, freqs}, -1);
@@ -237,7 +247,7 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     }
     // query i (position past+i) sees key j (position first+j) when
     // first+j <= past+i: the causal triangle aligned bottom-right, which sdpa
-    // and attention_math apply themselves; a window W also needs
+    // and the eager path apply themselves; a window W also needs
     // past+i - (first+j) < W, as a mask
     at::Tensor mask;
     if (c.sliding_window > 0 && past + L - first > c.sliding_window) {
@@ -246,18 +256,18 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
       mask = (kj <= qi).logical_and(qi - kj < c.sliding_window);
     }
     at::Tensor a;
-    if (record) {
-      // the probabilities themselves: softmax in float32 as transformers' eager path
+    if (record || manual) {
+      // transformers' eager path: scores in the model's dtype, softmax in
+      // float32 cast back (the probabilities are what recording keeps)
       at::Tensor sc = at::matmul(q, k.transpose(-2, -1)) * scale;
       at::Tensor keep = mask.defined() ? mask : at::ones({L, lk}, q.options().dtype(at::kBool)).tril(lk - L);
       sc = sc.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
       at::Tensor p = at::softmax(sc, -1, at::kFloat).to(q.scalar_type());
-      if (scores.size() != layers.size()) scores.resize(layers.size());
-      scores[li] = p.detach();
+      if (record) {
+        if (scores.size() != layers.size()) scores.resize(layers.size());
+        scores[li] = p.detach();
+      }
       a = at::matmul(p, v);
-    } else if (manual) {
-      bool causal = !mask.defined() && L > 1;
-      a = attention_math(q, k, v, mask, scale, causal, 0.0, false);
     } else {
       a = sdpa(q, k, v, mask, 0.0, !mask.defined() && L > 1, scale);
     }
@@ -268,7 +278,7 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     x = x + proj(g, ly, P_DOWN, ly.down_b);
   }
   if (cache) cache->pos = past + L;
-  return at::linear(rms_norm(x, final_norm, c.rms_eps), head);
+  return at::linear(rms_norm(x, final_norm, c.rms_eps), as_compute(head));
 }
 
 namespace {

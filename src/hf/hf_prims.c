@@ -620,7 +620,8 @@ LAYER_WEIGHT(p_gate_up_weight, "mlp.gate_proj", "mlp.up_proj")
 const lt_row lt_rows_hf[] = {
     {"torch_hf_load_model", NULL, "path:str ?config:dict",
      "a Llama-family model (llama, mistral, qwen2, qwen3) from a Hugging Face folder: config.json + model.safetensors or "
-     "shards; config: device dtype(float32) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
+     "shards; config: device dtype(float32; float16 on the CPU computes in float32 with libtorch 1.x, which has no "
+     "float16 CPU kernels) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
      "use_kv_cache max_cache_len manual_attention output_attentions progress(fn done total); also known afterwards by its "
      "path, which keeps it loaded until another model is loaded under that name",
      p_load},
@@ -629,7 +630,9 @@ const lt_row lt_rows_hf[] = {
      "positions and are added to them",
      p_forward},
     {"torch_hf_forward_manual", NULL, "model:any ids:any ?cache:any",
-     "torch_hf_forward through plain softmax attention (no fused kernel)", p_forward_manual},
+     "torch_hf_forward through transformers' eager attention (scores in the model's dtype, softmax in float32; no "
+     "fused kernel)",
+     p_forward_manual},
     {"torch_hf_embeddings", NULL, "model:any ids:any", "input embeddings [batch, seq, hidden] of token ids", p_embeddings},
     {"torch_hf_enable_kv_cache", NULL, "model:any ?flag:bool",
      "a new, empty KV cache for the model (nil when flag is false); holds max_cache_len positions when the load config set it",
