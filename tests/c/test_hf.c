@@ -594,8 +594,13 @@ static void stories(void) {
  * bfloat16 GEMMs than transformers' torch, and no float16 CPU kernels, so it
  * computes float16 models in float32): the bound is 16 rounding steps of the
  * dtype at the largest logit, 0.2 in bfloat16 for logits up to 3.7, where a
- * wrong formula moves logits by whole units. */
+ * wrong formula moves logits by whole units. With libtorch 2.x the eager path
+ * runs transformers' kernels in transformers' order: equal to the last bit
+ * (up to the 5 decimals the golden keeps). */
 static void lowp(json_object *g32) {
+  lts_runtime_info ri;
+  lts_info(&ri);
+  int v2 = atoi(ri.version) >= 2;
   json_object *g = json_object_from_file(test_data("hf/golden_lowp.json"));
   CHECK(g != NULL);
   if (!g) return;
@@ -618,6 +623,7 @@ static void lowp(json_object *g32) {
         printf("%s %s %s: logits within %.4f of transformers' %s (%.4f of float32; bound %.4f)\n", name, dtype,
                manual ? "eager" : "fused", d, dtype, d32, tol);
         CHECK(d <= tol);
+        if (v2 && manual) CHECK(d <= 6e-6);  /* the golden keeps 5 decimals */
         CHECK(y.kind == LT_HANDLE);
         lt_value_clear(&y);
       }
