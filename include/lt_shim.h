@@ -336,10 +336,14 @@ int lts_checkpoint_read(const char *path, lts_module *m, lts_optimizer *o, lts_c
 
 /* ==== Hugging Face causal language models (shim/hf.cpp) ==== */
 /* The Llama family: Llama 2/3/3.x, Mistral, Qwen2/2.5, Qwen3, SmolLM,
- * TinyLlama. Numerics as transformers' modeling code for the same weights. */
+ * TinyLlama, and Gemma 1/2 (the same decoder with other norms, activation,
+ * scaling and soft-capping). Numerics as transformers' modeling code for the
+ * same weights. */
 typedef struct lts_hf_model lts_hf_model;
 typedef struct lts_hf_cache lts_hf_cache;
 typedef enum { LTS_ROPE_DEFAULT, LTS_ROPE_LINEAR, LTS_ROPE_LLAMA3 } lts_rope_kind;
+typedef enum { LTS_ACT_SILU, LTS_ACT_GELU_TANH } lts_hf_act;
+#define LTS_HF_MAX_LAYERS 512
 typedef struct {
   int64_t vocab, hidden, intermediate, layers, heads, kv_heads, head_dim, max_positions;
   double rms_eps, rope_theta;
@@ -347,7 +351,15 @@ typedef struct {
   double rope_factor, rope_low_freq, rope_high_freq;  /* "linear": factor; "llama3": all */
   int64_t rope_original_max;
   int64_t sliding_window;                             /* 0: none */
+  unsigned char sliding[LTS_HF_MAX_LAYERS];           /* 1: layer i attends within sliding_window */
   int tie_embeddings;
+  /* Gemma */
+  lts_hf_act act;                  /* of the gated MLP */
+  int norm_plus_one;               /* RMSNorm scales by (1 + w), in float32 */
+  int embed_scaled;                /* embeddings times sqrt(hidden) */
+  int sandwich_norms;              /* Gemma 2: norms after attention and before and after the MLP */
+  double attn_scalar;              /* scores times attn_scalar^-1/2; 0: head_dim */
+  double attn_softcap, final_softcap;  /* c·tanh(x/c) on scores, logits; 0: none */
 } lts_hf_config;
 
 /* Weights by their transformers names ("model.layers.0.self_attn.q_proj.weight",

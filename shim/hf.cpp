@@ -30,7 +30,10 @@ struct Lora {
 };
 
 struct Layer {
-  at::Tensor in_norm, post_norm, q, k, v, o, qb, kb, vb, ob, q_norm, k_norm, gate, up, down, gate_b, up_b, down_b;
+  // post_norm: before the MLP (Llama), or after attention (Gemma 2, whose
+  // MLP sits between pre_ff and post_ff)
+  at::Tensor in_norm, post_norm, pre_ff, post_ff, q, k, v, o, qb, kb, vb, ob, q_norm, k_norm, gate, up, down, gate_b, up_b,
+      down_b;
   Lora lora[P_COUNT];
   at::Tensor &weight(int p) {
     at::Tensor *w[P_COUNT] = {&q, &k, &v, &o, &gate, &up, &down};
@@ -38,12 +41,17 @@ struct Layer {
   }
 };
 
-at::Tensor rms_norm(const at::Tensor &x, const at::Tensor &w, double eps) {
+// Llama casts back before the weight multiplies; Gemma scales by 1 + w in
+// float32 and casts after
+at::Tensor rms_norm(const at::Tensor &x, const at::Tensor &w, double eps, bool plus_one) {
   at::ScalarType acc = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   at::Tensor xf = x.to(acc);
   xf = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  if (plus_one) return (xf * (1.0 + w.to(acc))).to(x.scalar_type());
   return w * xf.to(x.scalar_type());
 }
+
+at::Tensor softcap(const at::Tensor &x, double cap) { return cap > 0 ? at::tanh(x / cap) * cap : x; }
 
 at::Tensor rotate_half(const at::Tensor &x) {
   int64_t h = x.size(-1) / 2;
@@ -122,6 +130,10 @@ struct HfModel {
       Layer &L = layers[(size_t)i];
       L.in_norm = need(p + "input_layernorm.weight", {c.hidden});
       L.post_norm = need(p + "post_attention_layernorm.weight", {c.hidden});
+      if (c.sandwich_norms) {
+        L.pre_ff = need(p + "pre_feedforward_layernorm.weight", {c.hidden});
+        L.post_ff = need(p + "post_feedforward_layernorm.weight", {c.hidden});
+      }
       L.q = need(p + "self_attn.q_proj.weight", {qd, c.hidden});
       L.k = need(p + "self_attn.k_proj.weight", {kvd, c.hidden});
       L.v = need(p + "self_attn.v_proj.weight", {kvd, c.hidden});
@@ -170,9 +182,26 @@ struct HfModel {
     return ids.size(1);
   }
 
+  // the input embeddings as the model sees them: Gemma multiplies by
+  // sqrt(hidden) rounded to the weights' dtype, as transformers does
+  at::Tensor embed_ids(const at::Tensor &ids) {
+    at::Tensor x = as_compute(at::embedding(embed, ids.to(embed.device(), at::kLong)));
+    if (cfg.embed_scaled)
+      x = x * at::scalar_tensor(std::sqrt((double)cfg.hidden), embed.options()).to(x.scalar_type());
+    return x;
+  }
+
   at::Tensor embeddings(const at::Tensor &ids) {
     dev_check_ids(ids);
-    return at::embedding(embed, ids.to(embed.device(), at::kLong));
+    return embed_ids(ids);
+  }
+
+  at::Tensor norm(const at::Tensor &x, const at::Tensor &w) const { return rms_norm(x, w, cfg.rms_eps, cfg.norm_plus_one); }
+
+  at::Tensor mlp(const at::Tensor &h, Layer &ly) {
+    at::Tensor g = proj(h, ly, P_GATE, ly.gate_b);
+    g = cfg.act == LTS_ACT_GELU_TANH ? at::gelu(g, "tanh") : at::silu(g);
+    return proj(g * proj(h, ly, P_UP, ly.up_b), ly, P_DOWN, ly.down_b);
   }
 
   at::Tensor forward(const at::Tensor &ids, lts_hf_cache *cache, bool manual);
@@ -206,21 +235,21 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     throw std::invalid_argument("the KV cache holds a batch of " + std::to_string(cache->k[0].size(0)) + ", got " + std::to_string(B) +
                                 " (reset it first)");
   int64_t past = cache ? cache->pos : 0;
-  at::Tensor x = as_compute(at::embedding(embed, ids_in.to(embed.device(), at::kLong)));
+  at::Tensor x = embed_ids(ids_in);
   at::Tensor pos = at::arange(past, past + L, at::TensorOptions().dtype(at::kFloat).device(embed.device()));
   at::Tensor freqs = pos.unsqueeze(1) * inv_freq.unsqueeze(0);  // [L, D/2]
   at::Tensor emb = at::cat({freqs, freqs}, -1);
   at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-  double scale = 1.0 / std::sqrt((double)c.head_dim);
+  double scale = 1.0 / std::sqrt(c.attn_scalar > 0 ? c.attn_scalar : (double)c.head_dim);
   int64_t rep = c.heads / c.kv_heads;
   for (size_t li = 0; li < layers.size(); li++) {
     Layer &ly = layers[li];
-    at::Tensor h = rms_norm(x, ly.in_norm, c.rms_eps);
+    at::Tensor h = norm(x, ly.in_norm);
     at::Tensor q = proj(h, ly, P_Q, ly.qb).view({B, L, c.heads, c.head_dim});
     at::Tensor k = proj(h, ly, P_K, ly.kb).view({B, L, c.kv_heads, c.head_dim});
     at::Tensor v = proj(h, ly, P_V, ly.vb).view({B, L, c.kv_heads, c.head_dim}).transpose(1, 2);
-    if (ly.q_norm.defined()) q = rms_norm(q, ly.q_norm, c.rms_eps);
-    if (ly.k_norm.defined()) k = rms_norm(k, ly.k_norm, c.rms_eps);
+    if (ly.q_norm.defined()) q = norm(q, ly.q_norm);
+    if (ly.k_norm.defined()) k = norm(k, ly.k_norm);
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
@@ -250,16 +279,18 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     // and the eager path apply themselves; a window W also needs
     // past+i - (first+j) < W, as a mask
     at::Tensor mask;
-    if (c.sliding_window > 0 && past + L - first > c.sliding_window) {
+    int64_t window = c.sliding[li] ? c.sliding_window : 0;
+    if (window > 0 && past + L - first > window) {
       auto opt = at::TensorOptions().dtype(at::kLong).device(x.device());
       at::Tensor qi = at::arange(past, past + L, opt).unsqueeze(1), kj = at::arange(first, first + lk, opt).unsqueeze(0);
-      mask = (kj <= qi).logical_and(qi - kj < c.sliding_window);
+      mask = (kj <= qi).logical_and(qi - kj < window);
     }
     at::Tensor a;
-    if (record || manual) {
-      // transformers' eager path: scores in the model's dtype, softmax in
-      // float32 cast back (the probabilities are what recording keeps)
-      at::Tensor sc = at::matmul(q, k.transpose(-2, -1)) * scale;
+    if (record || manual || c.attn_softcap > 0) {
+      // transformers' eager path: scores in the model's dtype (soft-capped
+      // for Gemma 2, which no fused kernel does), softmax in float32 cast
+      // back (the probabilities are what recording keeps)
+      at::Tensor sc = softcap(at::matmul(q, k.transpose(-2, -1)) * scale, c.attn_softcap);
       at::Tensor keep = mask.defined() ? mask : at::ones({L, lk}, q.options().dtype(at::kBool)).tril(lk - L);
       sc = sc.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
       at::Tensor p = at::softmax(sc, -1, at::kFloat).to(q.scalar_type());
@@ -272,13 +303,17 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
       a = sdpa(q, k, v, mask, 0.0, !mask.defined() && L > 1, scale);
     }
     a = a.transpose(1, 2).reshape({B, L, c.heads * c.head_dim});
-    x = x + proj(a, ly, P_O, ly.ob);
-    h = rms_norm(x, ly.post_norm, c.rms_eps);
-    at::Tensor g = at::silu(proj(h, ly, P_GATE, ly.gate_b)) * proj(h, ly, P_UP, ly.up_b);
-    x = x + proj(g, ly, P_DOWN, ly.down_b);
+    a = proj(a, ly, P_O, ly.ob);
+    if (c.sandwich_norms) {
+      x = x + norm(a, ly.post_norm);
+      x = x + norm(mlp(norm(x, ly.pre_ff), ly), ly.post_ff);
+    } else {
+      x = x + a;
+      x = x + mlp(norm(x, ly.post_norm), ly);
+    }
   }
   if (cache) cache->pos = past + L;
-  return at::linear(rms_norm(x, final_norm, c.rms_eps), as_compute(head));
+  return softcap(at::linear(norm(x, final_norm), as_compute(head)), c.final_softcap);
 }
 
 namespace {
@@ -291,6 +326,8 @@ void check_config(const lts_hf_config &c) {
   pos(c.hidden, "hidden_size");
   pos(c.intermediate, "intermediate_size");
   pos(c.layers, "num_hidden_layers");
+  if (c.layers > LTS_HF_MAX_LAYERS)
+    throw std::invalid_argument("config num_hidden_layers must be at most " + std::to_string(LTS_HF_MAX_LAYERS));
   pos(c.heads, "num_attention_heads");
   pos(c.kv_heads, "num_key_value_heads");
   pos(c.head_dim, "head_dim");
@@ -371,13 +408,14 @@ int lts_hf_new(const lts_hf_config *c, char *const *names, lts_tensor *const *ts
     auto use = [&](const at::Tensor &t) { if (t.defined()) used[t.unsafeGetTensorImpl()] = true; };
     use(m->embed); use(m->final_norm); use(m->head);
     for (auto &L : m->layers)
-      for (const at::Tensor *t : {&L.in_norm, &L.post_norm, &L.q, &L.k, &L.v, &L.o, &L.qb, &L.kb, &L.vb, &L.ob, &L.q_norm,
+      for (const at::Tensor *t : {&L.in_norm, &L.post_norm, &L.pre_ff, &L.post_ff, &L.q, &L.k, &L.v, &L.o, &L.qb, &L.kb, &L.vb, &L.ob, &L.q_norm,
                                   &L.k_norm, &L.gate, &L.up, &L.down, &L.gate_b, &L.up_b, &L.down_b})
         use(*t);
     for (auto &name : m->names)
       if (!used.count(m->weights[name].unsafeGetTensorImpl()))
         throw std::invalid_argument("unexpected weight " + name + " (not part of a " + std::to_string(c->layers) +
-                                    "-layer Llama-family model)");
+                                    "-layer " + (c->sandwich_norms ? "Gemma 2" : c->norm_plus_one ? "Gemma" : "Llama-family") +
+                                    " model)");
     m->rope_frequencies(m->embed.device());
     auto *h = new lts_hf_model();
     h->m = std::move(m);

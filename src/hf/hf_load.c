@@ -75,6 +75,16 @@ static const char *get_str(json_object *o, const char *key) {
   return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
+/* a number whose null means "none" (0), absent means dflt */
+static int get_num_or_none(json_object *o, const char *key, double dflt, double *out) {
+  json_object *v = NULL;
+  if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_null)) {
+    *out = 0;
+    return LT_OK;
+  }
+  return get_num(o, key, dflt, out);
+}
+
 static int get_bool(json_object *o, const char *key, int dflt) {
   json_object *v = get(o, key);
   return v ? json_object_get_boolean(v) : dflt;
@@ -107,17 +117,49 @@ static int read_rope(json_object *root, lts_hf_config *c) {
   return lt_fail("config.json: rope scaling \"%s\" is not supported (default, linear, llama3)", type);
 }
 
+/* the gated MLP's activation: silu, or for Gemma the tanh-approximated GELU
+ * (Gemma 1's configs say "gelu" and mean it, as transformers reads them) */
+static int read_activation(json_object *root, const char *mt, int gemma, lts_hf_act *act) {
+  const char *a = get_str(root, "hidden_activation");
+  if (!a) a = get_str(root, "hidden_act");
+  *act = gemma ? LTS_ACT_GELU_TANH : LTS_ACT_SILU;
+  if (!a) return LT_OK;
+  if (!gemma && strcmp(a, "silu") == 0) return LT_OK;
+  if (gemma && (strcmp(a, "gelu_pytorch_tanh") == 0 || (strcmp(mt, "gemma") == 0 && strcmp(a, "gelu") == 0))) return LT_OK;
+  return lt_fail("config.json: activation \"%s\" is not supported for %s (%s)", a, mt, gemma ? "gelu_pytorch_tanh" : "silu");
+}
+
+/* which layers attend within the sliding window: layer_types when given,
+ * else every layer (Mistral) or every other one from the first (Gemma 2) */
+static int read_layer_types(json_object *root, lts_hf_config *c, int alternate) {
+  if (c->layers > LTS_HF_MAX_LAYERS) return lt_fail("config.json: more than %d layers", LTS_HF_MAX_LAYERS);
+  json_object *lt = get(root, "layer_types");
+  if (lt && (!json_object_is_type(lt, json_type_array) || (int64_t)json_object_array_length(lt) != c->layers))
+    return lt_fail("config.json: layer_types must list one type per layer (%lld)", (long long)c->layers);
+  for (int64_t i = 0; i < c->layers; i++) {
+    if (!lt) {
+      c->sliding[i] = alternate ? (i + 1) % 2 : 1;
+      continue;
+    }
+    const char *t = json_object_get_string(json_object_array_get_idx(lt, (size_t)i));
+    if (t && strcmp(t, "sliding_attention") == 0) c->sliding[i] = 1;
+    else if (t && strcmp(t, "full_attention") == 0) c->sliding[i] = 0;
+    else return lt_fail("config.json: layer_types[%lld] \"%s\" is not sliding_attention or full_attention", (long long)i, t ? t : "");
+  }
+  return LT_OK;
+}
+
 static int read_config(json_object *root, lts_hf_config *c, char *type, size_t type_len) {
   memset(c, 0, sizeof *c);
   const char *mt = get_str(root, "model_type");
   if (!mt) return lt_fail("config.json has no model_type");
-  static const char *known[] = {"llama", "mistral", "qwen2", "qwen3"};
+  static const char *known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"};
   int ok = 0;
   for (size_t i = 0; i < sizeof known / sizeof *known; i++) ok |= strcmp(mt, known[i]) == 0;
-  if (!ok) return lt_fail("model_type \"%s\" is not supported (llama, mistral, qwen2, qwen3)", mt);
+  if (!ok) return lt_fail("model_type \"%s\" is not supported (llama, mistral, qwen2, qwen3, gemma, gemma2)", mt);
   snprintf(type, type_len, "%s", mt);
-  const char *act = get_str(root, "hidden_act");
-  if (act && strcmp(act, "silu") != 0) return lt_fail("config.json: hidden_act \"%s\" is not supported (silu)", act);
+  int gemma = strcmp(mt, "gemma") == 0, gemma2 = strcmp(mt, "gemma2") == 0;
+  if (read_activation(root, mt, gemma || gemma2, &c->act) != LT_OK) return LT_ERROR;
   double partial = 1;
   if (get_num(root, "partial_rotary_factor", 1.0, &partial) != LT_OK) return LT_ERROR;
   if (partial != 1) return lt_fail("config.json: partial_rotary_factor %g is not supported", partial);
@@ -132,12 +174,24 @@ static int read_config(json_object *root, lts_hf_config *c, char *type, size_t t
       get_int(root, "max_position_embeddings", 2048, 0, &c->max_positions) != LT_OK ||
       get_num(root, "rms_norm_eps", 1e-6, &c->rms_eps) != LT_OK || read_rope(root, c) != LT_OK)
     return LT_ERROR;
-  c->tie_embeddings = get_bool(root, "tie_word_embeddings", 0);
-  if (strcmp(mt, "mistral") == 0) {
-    if (get_int(root, "sliding_window", 0, 0, &c->sliding_window) != LT_OK) return LT_ERROR;
-  } else if (strcmp(mt, "llama") != 0 && get_bool(root, "use_sliding_window", 0)) {
-    return lt_fail("config.json: use_sliding_window is not supported for %s", mt);
+  /* transformers' defaults: Gemma ties its head to the embeddings */
+  c->tie_embeddings = get_bool(root, "tie_word_embeddings", gemma || gemma2);
+  c->norm_plus_one = c->embed_scaled = gemma || gemma2;
+  if (gemma2) {
+    c->sandwich_norms = 1;
+    if (get_num(root, "query_pre_attn_scalar", 256, &c->attn_scalar) != LT_OK ||
+        get_num_or_none(root, "attn_logit_softcapping", 50, &c->attn_softcap) != LT_OK ||
+        get_num_or_none(root, "final_logit_softcapping", 30, &c->final_softcap) != LT_OK)
+      return LT_ERROR;
+    if (c->attn_scalar <= 0 || c->attn_softcap < 0 || c->final_softcap < 0)
+      return lt_fail("config.json: query_pre_attn_scalar and the soft-capping values must be positive");
   }
+  if (strcmp(mt, "mistral") == 0 || gemma2) {
+    if (get_int(root, "sliding_window", gemma2 ? 4096 : 0, 0, &c->sliding_window) != LT_OK) return LT_ERROR;
+    return read_layer_types(root, c, gemma2);
+  }
+  if (strcmp(mt, "llama") != 0 && get_bool(root, "use_sliding_window", 0))
+    return lt_fail("config.json: use_sliding_window is not supported for %s", mt);
   return LT_OK;
 }
 

@@ -486,6 +486,13 @@ static int p_info(const lt_value *a, lt_value *out) {
   lt_dict_put(&d, "rope_theta", lt_float(fa.c.rope_theta));
   lt_dict_put(&d, "rope_scaling", lt_string_cstr(rope_name(fa.c.rope_kind)));
   lt_dict_put(&d, "sliding_window", lt_int(fa.c.sliding_window));
+  int64_t sliding = 0;
+  for (int64_t i = 0; fa.c.sliding_window && i < fa.c.layers; i++) sliding += fa.c.sliding[i];
+  lt_dict_put(&d, "sliding_layers", lt_int(sliding));
+  lt_dict_put(&d, "hidden_act", lt_string_cstr(fa.c.act == LTS_ACT_GELU_TANH ? "gelu_pytorch_tanh" : "silu"));
+  if (fa.c.attn_scalar > 0) lt_dict_put(&d, "query_pre_attn_scalar", lt_float(fa.c.attn_scalar));
+  if (fa.c.attn_softcap > 0) lt_dict_put(&d, "attn_logit_softcapping", lt_float(fa.c.attn_softcap));
+  if (fa.c.final_softcap > 0) lt_dict_put(&d, "final_logit_softcapping", lt_float(fa.c.final_softcap));
   lt_dict_put(&d, "tie_word_embeddings", lt_bool(fa.c.tie_embeddings));
   lt_dict_put(&d, "parameters", lt_int(fa.params));
   lt_dict_put(&d, "bytes", lt_int(fa.bytes));
@@ -619,7 +626,7 @@ LAYER_WEIGHT(p_gate_up_weight, "mlp.gate_proj", "mlp.up_proj")
 #define LAYER_ROW(name, fn, what) {name, NULL, "model:any layer:int", what " of a layer ([out, in], as in the checkpoint)", fn}
 const lt_row lt_rows_hf[] = {
     {"torch_hf_load_model", NULL, "path:str ?config:dict",
-     "a Llama-family model (llama, mistral, qwen2, qwen3) from a Hugging Face folder: config.json + model.safetensors or "
+     "a Llama-family model (llama, mistral, qwen2, qwen3, gemma, gemma2) from a Hugging Face folder: config.json + model.safetensors or "
      "shards; config: device dtype(float32; float16 on the CPU computes in float32 with libtorch 1.x, which has no "
      "float16 CPU kernels) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
      "use_kv_cache max_cache_len manual_attention output_attentions progress(fn done total); also known afterwards by its "

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "lt_internal.h"
 #include "lt_test.h"
 
@@ -434,6 +435,82 @@ static int write_file(const char *path, const char *text) {
   return fclose(f);
 }
 
+/* text with its first from replaced by to (malloc'd), NULL without one */
+static char *replaced(const char *text, const char *from, const char *to) {
+  const char *at = strstr(text, from);
+  if (!at) return NULL;
+  size_t n = strlen(text) + strlen(to) + 1;
+  char *r = (char *)malloc(n);
+  snprintf(r, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  return r;
+}
+
+/* Gemma: what the model reports, its scaled embeddings, config errors */
+static void gemma_facts(void) {
+  lt_value m = ok("torch_hf_load_model", 1, S(model_dir("gemma2")));
+  lt_value info = ok("torch_hf_model_info", 1, m);
+  const lt_value *v = lt_dict_get(&info, "sliding_layers");
+  CHECK(v && v->u.i == 1);
+  v = lt_dict_get(&info, "hidden_act");
+  CHECK(v && strcmp(v->u.str.s, "gelu_pytorch_tanh") == 0);
+  v = lt_dict_get(&info, "attn_logit_softcapping");
+  CHECK(v && v->u.f == 2.0);
+  v = lt_dict_get(&info, "final_logit_softcapping");
+  CHECK(v && v->u.f == 3.0);
+  lt_value_clear(&info);
+  /* the embeddings the layers see: rows times sqrt(hidden) */
+  int64_t ids[2] = {7, 41};
+  lt_value e = ok("torch_hf_embeddings", 2, m, I64S(ids, 2));
+  lt_value w = ok("torch_hf_get_weight", 2, m, S("model.embed_tokens.weight"));
+  double row[24 * 80], want[48];
+  CHECK(values_of(w, row, 24 * 80) == 24 * 80);
+  for (int i = 0; i < 48; i++) want[i] = row[ids[i / 24] * 24 + i % 24] * (double)sqrtf(24.0f);
+  CHECK(diff_values(e, want, 48) <= 1e-6);
+  lt_value_clear(&w);
+  lt_value_clear(&e);
+  lt_value_clear(&m);
+
+  char dir[512], cpath[1024], link[1024];
+  if (make_tmpdir(dir, sizeof dir, "gemma") != 0) {
+    CHECK(0);
+    return;
+  }
+  snprintf(cpath, sizeof cpath, "%s/model.safetensors", model_dir("gemma2"));
+  snprintf(link, sizeof link, "%s/model.safetensors", dir);
+  CHECK(symlink(cpath, link) == 0);
+  snprintf(cpath, sizeof cpath, "%s/config.json", model_dir("gemma2"));
+  char *config = slurp(cpath, NULL);
+  CHECK(config != NULL);
+  if (!config) return;
+  struct { const char *from, *to, *error; } cases[] = {
+      {"\"full_attention\"", "\"global\"", "layer_types[1] \"global\" is not"},
+      {"    \"sliding_attention\",\n", "", "one type per layer (2)"},
+      {"\"gelu_pytorch_tanh\"", "\"relu\"", "activation \"relu\" is not supported for gemma2"},
+      /* Gemma 1 has no norms around its MLP */
+      {"\"model_type\": \"gemma2\"", "\"model_type\": \"gemma\"", "unexpected weight"},
+      {"\"query_pre_attn_scalar\": 12", "\"query_pre_attn_scalar\": -1", "must be positive"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char *changed = replaced(config, cases[i].from, cases[i].to);
+    CHECK(changed && write_file(tmp_path("config.json"), changed) == 0);
+    fails("torch_hf_load_model", cases[i].error, 1, S(dir));
+    free(changed);
+  }
+  /* null soft-capping means none (as transformers reads it) */
+  char *nocap = replaced(config, "\"attn_logit_softcapping\": 2.0", "\"attn_logit_softcapping\": null");
+  CHECK(nocap && write_file(tmp_path("config.json"), nocap) == 0);
+  free(nocap);
+  {
+    lt_value m2 = ok("torch_hf_load_model", 1, S(dir));
+    lt_value i2 = ok("torch_hf_model_info", 1, m2);
+    CHECK(lt_dict_get(&i2, "attn_logit_softcapping") == NULL);
+    lt_value_clear(&i2);
+    lt_value_clear(&m2);
+  }
+  free(config);
+  remove_tmpdir(dir);
+}
+
 /* folders: shards with an index; configs of other models; missing weights */
 static void folders(void) {
   char dir[512];
@@ -643,6 +720,7 @@ int main(void) {
   if (!g) return test_summary("test_hf");
   json_object_object_foreach(json_object_object_get(g, "models"), name, gm) golden_model(name, g, gm);
   lowp(g);
+  gemma_facts();
   json_object_put(g);
   kv_cache();
   sampling_and_callbacks();

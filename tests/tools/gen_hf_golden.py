@@ -14,6 +14,9 @@ One model per architecture feature the loader must get right:
            rope_scaling null)
   qwen3    q/k RMS norms, head_dim given (not hidden/heads)
   mistral  sliding window 4 (shorter than the sequences)
+  gemma    RMSNorm by 1 + w, embeddings times sqrt(hidden), GELU (tanh), tied
+  gemma2   gemma + norms around attention and MLP, query_pre_attn_scalar,
+           soft-capped scores and logits, sliding window on layer 0 only
 Weights are drawn wider than HF's initialisation (std 0.2, norms around 1) so
 that the logits are far apart and greedy choices are not near-ties.
 
@@ -43,6 +46,13 @@ def models():
                                   rope_parameters={"rope_type": "default", "rope_theta": 10000.0}), "classic"
     yield "mistral", tf.MistralConfig(**COMMON, sliding_window=4, tie_word_embeddings=False,
                                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0}), None
+    yield "gemma", tf.GemmaConfig(**COMMON, head_dim=8, hidden_act="gelu_pytorch_tanh", tie_word_embeddings=True,
+                                  rope_parameters={"rope_type": "default", "rope_theta": 10000.0}), None
+    # layer 0 slides (window 4), layer 1 sees everything; small caps so that
+    # tanh bends the scores and logits
+    yield "gemma2", tf.Gemma2Config(**COMMON, head_dim=8, query_pre_attn_scalar=12, sliding_window=4,
+                                    attn_logit_softcapping=2.0, final_logit_softcapping=3.0, tie_word_embeddings=True,
+                                    rope_parameters={"rope_type": "default", "rope_theta": 10000.0}), "classic"
 
 
 def classic(cfg):
