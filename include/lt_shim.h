@@ -336,8 +336,8 @@ int lts_checkpoint_read(const char *path, lts_module *m, lts_optimizer *o, lts_c
 
 /* ==== Hugging Face causal language models (shim/hf.cpp) ==== */
 /* The Llama family: Llama 2/3/3.x, Mistral, Qwen2/2.5, Qwen3, SmolLM,
- * TinyLlama, and Gemma 1/2 (the same decoder with other norms, activation,
- * scaling and soft-capping). Numerics as transformers' modeling code for the
+ * TinyLlama, and Gemma 1/2/3 text (the same decoder with other norms,
+ * activation, scaling, soft-capping and per-layer windows and rotary bases). Numerics as transformers' modeling code for the
  * same weights. */
 typedef struct lts_hf_model lts_hf_model;
 typedef struct lts_hf_cache lts_hf_cache;
@@ -352,6 +352,7 @@ typedef struct {
   int64_t rope_original_max;
   int64_t sliding_window;                             /* 0: none */
   unsigned char sliding[LTS_HF_MAX_LAYERS];           /* 1: layer i attends within sliding_window */
+  double rope_local_theta;                            /* > 0: the sliding layers' own default rope */
   int tie_embeddings;
   /* Gemma */
   lts_hf_act act;                  /* of the gated MLP */

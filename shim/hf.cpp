@@ -76,7 +76,8 @@ struct HfModel {
   lts_hf_config cfg;
   std::vector<std::string> names;           // file order
   std::unordered_map<std::string, at::Tensor> weights;
-  at::Tensor embed, final_norm, head, inv_freq;
+  // inv_freq_local: the sliding layers' own rotary frequencies (Gemma 3)
+  at::Tensor embed, final_norm, head, inv_freq, inv_freq_local;
   std::vector<Layer> layers;
   // attention probabilities of the last forward, per layer, when recording
   bool record = false;
@@ -168,6 +169,17 @@ struct HfModel {
       f = at::where(medium, smoothed, scaled);
     }
     inv_freq = f.to(dev);
+    if (c.rope_local_theta > 0)
+      inv_freq_local =
+          (1.0 / at::pow(c.rope_local_theta, at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / (double)c.head_dim)).to(dev);
+  }
+
+  // cos and sin [L, head_dim] of positions from past on
+  std::pair<at::Tensor, at::Tensor> rotary(const at::Tensor &freq, int64_t past, int64_t L, at::ScalarType dt) {
+    at::Tensor pos = at::arange(past, past + L, at::TensorOptions().dtype(at::kFloat).device(freq.device()));
+    at::Tensor f = pos.unsqueeze(1) * freq.unsqueeze(0);  // [L, D/2]
+    at::Tensor emb = at::cat({f, f}, -1);
+    return {emb.cos().to(dt), emb.sin().to(dt)};
   }
 
   int64_t dev_check_ids(const at::Tensor &ids) const {
@@ -236,10 +248,8 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
                                 " (reset it first)");
   int64_t past = cache ? cache->pos : 0;
   at::Tensor x = embed_ids(ids_in);
-  at::Tensor pos = at::arange(past, past + L, at::TensorOptions().dtype(at::kFloat).device(embed.device()));
-  at::Tensor freqs = pos.unsqueeze(1) * inv_freq.unsqueeze(0);  // [L, D/2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);
-  at::Tensor cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  auto global = rotary(inv_freq, past, L, x.scalar_type());
+  auto local = inv_freq_local.defined() ? rotary(inv_freq_local, past, L, x.scalar_type()) : global;
   double scale = 1.0 / std::sqrt(c.attn_scalar > 0 ? c.attn_scalar : (double)c.head_dim);
   int64_t rep = c.heads / c.kv_heads;
   for (size_t li = 0; li < layers.size(); li++) {
@@ -252,6 +262,7 @@ at::Tensor HfModel::forward(const at::Tensor &ids_in, lts_hf_cache *cache, bool 
     if (ly.k_norm.defined()) k = norm(k, ly.k_norm);
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
+    const at::Tensor &cos = c.sliding[li] ? local.first : global.first, &sin = c.sliding[li] ? local.second : global.second;
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     if (cache) {
@@ -414,7 +425,7 @@ int lts_hf_new(const lts_hf_config *c, char *const *names, lts_tensor *const *ts
     for (auto &name : m->names)
       if (!used.count(m->weights[name].unsafeGetTensorImpl()))
         throw std::invalid_argument("unexpected weight " + name + " (not part of a " + std::to_string(c->layers) +
-                                    "-layer " + (c->sandwich_norms ? "Gemma 2" : c->norm_plus_one ? "Gemma" : "Llama-family") +
+                                    "-layer " + (c->sandwich_norms ? "Gemma 2/3" : c->norm_plus_one ? "Gemma" : "Llama-family") +
                                     " model)");
     m->rope_frequencies(m->embed.device());
     auto *h = new lts_hf_model();
@@ -493,6 +504,7 @@ int lts_hf_to(lts_hf_model *m, const char *device) {
     model.weights.swap(moved);
     model.bind();
     model.inv_freq = model.inv_freq.to(dev);
+    if (model.inv_freq_local.defined()) model.inv_freq_local = model.inv_freq_local.to(dev);
     for (auto &L : model.layers)
       for (auto &a : L.lora)
         if (a.A.defined()) {

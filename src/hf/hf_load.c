@@ -90,11 +90,23 @@ static int get_bool(json_object *o, const char *key, int dflt) {
   return v ? json_object_get_boolean(v) : dflt;
 }
 
-/* rope_scaling (transformers < 5) or rope_parameters (>= 5) */
-static int read_rope(json_object *root, lts_hf_config *c) {
+/* rope_scaling (transformers < 5) or rope_parameters (>= 5); Gemma 3 gives
+ * its sliding layers a default rope of their own: rope_local_base_freq, or
+ * rope_parameters per layer type */
+static int read_rope(json_object *root, lts_hf_config *c, int local) {
   json_object *rp = get(root, "rope_parameters");
+  if (local) {
+    json_object *sliding = rp ? get(rp, "sliding_attention") : NULL;
+    if (rp && get(rp, "full_attention")) rp = get(rp, "full_attention");
+    const char *t = sliding ? get_str(sliding, "rope_type") : NULL;
+    if (t && strcmp(t, "default") != 0) return lt_fail("config.json: rope \"%s\" for sliding layers is not supported (default)", t);
+    if (get_num(sliding ? sliding : root, sliding ? "rope_theta" : "rope_local_base_freq", 10000.0, &c->rope_local_theta) != LT_OK)
+      return LT_ERROR;
+    if (!(c->rope_local_theta > 1)) return lt_fail("config.json: the sliding layers' rope_theta must be greater than 1");
+  }
   json_object *rs = rp ? rp : get(root, "rope_scaling");
-  if (get_num(rp && get(rp, "rope_theta") ? rp : root, "rope_theta", 10000.0, &c->rope_theta) != LT_OK) return LT_ERROR;
+  if (get_num(rp && get(rp, "rope_theta") ? rp : root, "rope_theta", local ? 1e6 : 10000.0, &c->rope_theta) != LT_OK)
+    return LT_ERROR;
   c->rope_kind = LTS_ROPE_DEFAULT;
   if (!rs) return LT_OK;
   if (!json_object_is_type(rs, json_type_object)) return lt_fail("config.json: rope_scaling must be an object");
@@ -130,15 +142,16 @@ static int read_activation(json_object *root, const char *mt, int gemma, lts_hf_
 }
 
 /* which layers attend within the sliding window: layer_types when given,
- * else every layer (Mistral) or every other one from the first (Gemma 2) */
-static int read_layer_types(json_object *root, lts_hf_config *c, int alternate) {
+ * else all but every pattern-th one (1: every layer, Mistral; 2: every other
+ * one from the first, Gemma 2; 6: Gemma 3) */
+static int read_layer_types(json_object *root, lts_hf_config *c, int64_t pattern) {
   if (c->layers > LTS_HF_MAX_LAYERS) return lt_fail("config.json: more than %d layers", LTS_HF_MAX_LAYERS);
   json_object *lt = get(root, "layer_types");
   if (lt && (!json_object_is_type(lt, json_type_array) || (int64_t)json_object_array_length(lt) != c->layers))
     return lt_fail("config.json: layer_types must list one type per layer (%lld)", (long long)c->layers);
   for (int64_t i = 0; i < c->layers; i++) {
     if (!lt) {
-      c->sliding[i] = alternate ? (i + 1) % 2 : 1;
+      c->sliding[i] = pattern == 1 || (i + 1) % pattern != 0;
       continue;
     }
     const char *t = json_object_get_string(json_object_array_get_idx(lt, (size_t)i));
@@ -153,13 +166,14 @@ static int read_config(json_object *root, lts_hf_config *c, char *type, size_t t
   memset(c, 0, sizeof *c);
   const char *mt = get_str(root, "model_type");
   if (!mt) return lt_fail("config.json has no model_type");
-  static const char *known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2"};
+  static const char *known[] = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text"};
   int ok = 0;
   for (size_t i = 0; i < sizeof known / sizeof *known; i++) ok |= strcmp(mt, known[i]) == 0;
-  if (!ok) return lt_fail("model_type \"%s\" is not supported (llama, mistral, qwen2, qwen3, gemma, gemma2)", mt);
+  if (!ok) return lt_fail("model_type \"%s\" is not supported (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text)", mt);
   snprintf(type, type_len, "%s", mt);
-  int gemma = strcmp(mt, "gemma") == 0, gemma2 = strcmp(mt, "gemma2") == 0;
-  if (read_activation(root, mt, gemma || gemma2, &c->act) != LT_OK) return LT_ERROR;
+  int gemma3 = strcmp(mt, "gemma3_text") == 0, gemma2 = strcmp(mt, "gemma2") == 0 || gemma3;
+  int gemma = strcmp(mt, "gemma") == 0 || gemma2;
+  if (read_activation(root, mt, gemma, &c->act) != LT_OK) return LT_ERROR;
   double partial = 1;
   if (get_num(root, "partial_rotary_factor", 1.0, &partial) != LT_OK) return LT_ERROR;
   if (partial != 1) return lt_fail("config.json: partial_rotary_factor %g is not supported", partial);
@@ -172,23 +186,28 @@ static int read_config(json_object *root, lts_hf_config *c, char *type, size_t t
   if (get_int(root, "num_key_value_heads", c->heads, 0, &c->kv_heads) != LT_OK ||
       get_int(root, "head_dim", c->hidden / c->heads, 0, &c->head_dim) != LT_OK ||
       get_int(root, "max_position_embeddings", 2048, 0, &c->max_positions) != LT_OK ||
-      get_num(root, "rms_norm_eps", 1e-6, &c->rms_eps) != LT_OK || read_rope(root, c) != LT_OK)
+      get_num(root, "rms_norm_eps", 1e-6, &c->rms_eps) != LT_OK || read_rope(root, c, gemma3) != LT_OK)
     return LT_ERROR;
   /* transformers' defaults: Gemma ties its head to the embeddings */
-  c->tie_embeddings = get_bool(root, "tie_word_embeddings", gemma || gemma2);
-  c->norm_plus_one = c->embed_scaled = gemma || gemma2;
-  if (gemma2) {
+  c->tie_embeddings = get_bool(root, "tie_word_embeddings", gemma);
+  c->norm_plus_one = c->embed_scaled = gemma;
+  if (gemma2) {  /* and Gemma 3, which keeps the soft-capping off by default */
     c->sandwich_norms = 1;
     if (get_num(root, "query_pre_attn_scalar", 256, &c->attn_scalar) != LT_OK ||
-        get_num_or_none(root, "attn_logit_softcapping", 50, &c->attn_softcap) != LT_OK ||
-        get_num_or_none(root, "final_logit_softcapping", 30, &c->final_softcap) != LT_OK)
+        get_num_or_none(root, "attn_logit_softcapping", gemma3 ? 0 : 50, &c->attn_softcap) != LT_OK ||
+        get_num_or_none(root, "final_logit_softcapping", gemma3 ? 0 : 30, &c->final_softcap) != LT_OK)
       return LT_ERROR;
     if (c->attn_scalar <= 0 || c->attn_softcap < 0 || c->final_softcap < 0)
       return lt_fail("config.json: query_pre_attn_scalar and the soft-capping values must be positive");
+    if (get_bool(root, "use_bidirectional_attention", 0))
+      return lt_fail("config.json: use_bidirectional_attention is not supported (causal language models only)");
   }
   if (strcmp(mt, "mistral") == 0 || gemma2) {
+    int64_t pattern = 1;  /* Mistral: every layer slides */
+    if (gemma2 && get_int(root, "sliding_window_pattern", gemma3 ? 6 : 2, 0, &pattern) != LT_OK) return LT_ERROR;
+    if (pattern < 1) return lt_fail("config.json: sliding_window_pattern must be positive");
     if (get_int(root, "sliding_window", gemma2 ? 4096 : 0, 0, &c->sliding_window) != LT_OK) return LT_ERROR;
-    return read_layer_types(root, c, gemma2);
+    return read_layer_types(root, c, pattern);
   }
   if (strcmp(mt, "llama") != 0 && get_bool(root, "use_sliding_window", 0))
     return lt_fail("config.json: use_sliding_window is not supported for %s", mt);

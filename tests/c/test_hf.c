@@ -469,6 +469,14 @@ static void gemma_facts(void) {
   lt_value_clear(&w);
   lt_value_clear(&e);
   lt_value_clear(&m);
+  /* Gemma 3: two sliding layers of three (sliding_window_pattern 3) */
+  m = ok("torch_hf_load_model", 1, S(model_dir("gemma3")));
+  info = ok("torch_hf_model_info", 1, m);
+  v = lt_dict_get(&info, "sliding_layers");
+  CHECK(v && v->u.i == 2);
+  CHECK(lt_dict_get(&info, "attn_logit_softcapping") == NULL);
+  lt_value_clear(&info);
+  lt_value_clear(&m);
 
   char dir[512], cpath[1024], link[1024];
   if (make_tmpdir(dir, sizeof dir, "gemma") != 0) {
@@ -489,6 +497,7 @@ static void gemma_facts(void) {
       /* Gemma 1 has no norms around its MLP */
       {"\"model_type\": \"gemma2\"", "\"model_type\": \"gemma\"", "unexpected weight"},
       {"\"query_pre_attn_scalar\": 12", "\"query_pre_attn_scalar\": -1", "must be positive"},
+      {"\"use_bidirectional_attention\": null", "\"use_bidirectional_attention\": true", "causal language models only"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     char *changed = replaced(config, cases[i].from, cases[i].to);

@@ -17,6 +17,9 @@ One model per architecture feature the loader must get right:
   gemma    RMSNorm by 1 + w, embeddings times sqrt(hidden), GELU (tanh), tied
   gemma2   gemma + norms around attention and MLP, query_pre_attn_scalar,
            soft-capped scores and logits, sliding window on layer 0 only
+  gemma3   gemma2 without soft-capping, with q/k norms, 3 layers of which
+           the third is global (linear-scaled rope), the others sliding with
+           their own rope base; the Hub's config format
 Weights are drawn wider than HF's initialisation (std 0.2, norms around 1) so
 that the logits are far apart and greedy choices are not near-ties.
 
@@ -53,6 +56,14 @@ def models():
     yield "gemma2", tf.Gemma2Config(**COMMON, head_dim=8, query_pre_attn_scalar=12, sliding_window=4,
                                     attn_logit_softcapping=2.0, final_logit_softcapping=3.0, tie_word_embeddings=True,
                                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0}), "classic"
+    # layers 0, 1 slide with their own rope base, layer 2 is global with
+    # linear-scaled rope; q/k norms; the config as Gemma 3 1B's on the Hub
+    # (rope_theta, rope_local_base_freq, sliding_window_pattern)
+    yield "gemma3", tf.Gemma3TextConfig(**dict(COMMON, num_hidden_layers=3), head_dim=8, query_pre_attn_scalar=8,
+                                        sliding_window=3, sliding_window_pattern=3, tie_word_embeddings=True,
+                                        rope_parameters={
+                                            "full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1e6},
+                                            "sliding_attention": {"rope_type": "default", "rope_theta": 100.0}}), "gemma3_hub"
 
 
 def classic(cfg):
@@ -61,6 +72,19 @@ def classic(cfg):
     cfg["rope_theta"] = rp.get("rope_theta", 10000.0)
     scaling = {k: v for k, v in rp.items() if k != "rope_theta"}
     cfg["rope_scaling"] = None if scaling.get("rope_type", "default") == "default" else scaling
+    return cfg
+
+
+def gemma3_hub(cfg):
+    """Gemma 3's config.json as the Hub has it: rope_theta, rope_scaling and
+    rope_local_base_freq at the top, sliding_window_pattern, no layer_types."""
+    rp = cfg.pop("rope_parameters")
+    full, local = dict(rp["full_attention"]), rp["sliding_attention"]
+    cfg["rope_theta"] = full.pop("rope_theta")
+    cfg["rope_scaling"] = None if full.get("rope_type", "default") == "default" else full
+    cfg["rope_local_base_freq"] = local["rope_theta"]
+    cfg["sliding_window_pattern"] = 3
+    del cfg["layer_types"]
     return cfg
 
 
@@ -91,6 +115,8 @@ def main():
             cfg = json.load(f)
         if fmt == "classic":
             cfg = classic(cfg)
+        elif fmt == "gemma3_hub":
+            cfg = gemma3_hub(cfg)
         with open(os.path.join(d, "config.json"), "w") as f:
             json.dump(cfg, f, indent=2, sort_keys=True)
         with torch.no_grad():

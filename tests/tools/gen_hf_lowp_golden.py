@@ -16,7 +16,7 @@ import torch
 import transformers as tf
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "hf")
-NAMES = ["llama3", "qwen2", "qwen3", "mistral", "gemma", "gemma2"]
+NAMES = ["llama3", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3"]
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
