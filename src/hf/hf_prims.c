@@ -626,7 +626,7 @@ LAYER_WEIGHT(p_gate_up_weight, "mlp.gate_proj", "mlp.up_proj")
 #define LAYER_ROW(name, fn, what) {name, NULL, "model:any layer:int", what " of a layer ([out, in], as in the checkpoint)", fn}
 const lt_row lt_rows_hf[] = {
     {"torch_hf_load_model", NULL, "path:str ?config:dict",
-     "a Llama-family model (llama, mistral, qwen2, qwen3, gemma, gemma2) from a Hugging Face folder: config.json + model.safetensors or "
+     "a Llama-family model (llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text) from a Hugging Face folder: config.json + model.safetensors or "
      "shards; config: device dtype(float32; float16 on the CPU computes in float32 with libtorch 1.x, which has no "
      "float16 CPU kernels) max_seq_len rope_scaling temperature top_p top_k repetition_penalty "
      "use_kv_cache max_cache_len manual_attention output_attentions progress(fn done total); also known afterwards by its "
