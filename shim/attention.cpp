@@ -406,8 +406,8 @@ struct FlashMha : LtModule {
     if (k.dim() != 3 || k.size(-1) != embed || k.size(0) != q.size(0))
       throw std::invalid_argument("attention key must be " + want + " with the query's batch, got " + shape_of(k_in));
     if (v.sizes() != k.sizes()) throw std::invalid_argument("attention value must have the key's shape " + shape_of(k_in) + ", got " + shape_of(v_in));
-    at::Tensor o = flash_attention(split(q_proj(q)), split(k_proj(k)), split(v_proj(v)), mask, c10::nullopt, false, p);
-    o = out_proj(o.transpose(1, 2).reshape({q.size(0), q.size(1), embed}));
+    at::Tensor o = flash_attention(split(linear(q_proj, q)), split(linear(k_proj, k)), split(linear(v_proj, v)), mask, c10::nullopt, false, p);
+    o = linear(out_proj, o.transpose(1, 2).reshape({q.size(0), q.size(1), embed}));
     return unbatched ? o.squeeze(0) : o;
   }
   at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask) override {

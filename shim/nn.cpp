@@ -93,7 +93,7 @@ struct Mlp : LtModule {
     fc1 = register_module("fc1", torch::nn::Linear(in, hidden));
     fc2 = register_module("fc2", torch::nn::Linear(hidden, out));
   }
-  at::Tensor forward(const at::Tensor &x, const at::Tensor &) override { return fc2(at::relu(fc1(x))); }
+  at::Tensor forward(const at::Tensor &x, const at::Tensor &) override { return linear(fc2, at::relu(linear(fc1, x))); }
   std::string describe() const override {
     return "mlp(in=" + std::to_string(fc1->options.in_features()) + ", hidden=" + std::to_string(fc1->options.out_features()) +
            ", out=" + std::to_string(fc2->options.out_features()) + ")";
@@ -156,10 +156,10 @@ struct Mha : LtModule {
                v = unbatched ? v_in.unsqueeze(0) : v_in;
     if (q.dim() != 3 || q.size(-1) != embed)
       throw std::invalid_argument("attention input must be [batch, seq, " + std::to_string(embed) + "] or [seq, " + std::to_string(embed) + "]");
-    at::Tensor o = attention_math(split(q_proj(q)), split(k_proj(k)), split(v_proj(v)), mask,
+    at::Tensor o = attention_math(split(linear(q_proj, q)), split(linear(k_proj, k)), split(linear(v_proj, v)), mask,
                                   1.0 / std::sqrt((double)(embed / heads)), false, 0, is_training());
     o = o.transpose(1, 2).reshape({q.size(0), q.size(1), embed});
-    o = out_proj(o);
+    o = linear(out_proj, o);
     return unbatched ? o.squeeze(0) : o;
   }
   at::Tensor forward(const at::Tensor &x, const at::Tensor &mask) override { return attend(x, x, x, mask); }
@@ -184,7 +184,7 @@ struct Block : LtModule {
   }
   at::Tensor forward(const at::Tensor &x, const at::Tensor &mask) override {
     at::Tensor h = norm1(x + self_attn->forward(x, mask));
-    return norm2(h + linear2(at::relu(linear1(h))));
+    return norm2(h + linear(linear2, at::relu(linear(linear1, h))));
   }
   std::string describe() const override {
     return "transformer_block(embed=" + std::to_string(self_attn->embed) + ", heads=" + std::to_string(self_attn->heads) +
