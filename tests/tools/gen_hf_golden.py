@@ -142,9 +142,14 @@ def main():
             "beam_3_max_10_eos_2": beam[0, len(prompt):].tolist(),
         }
         print(name, "logits", list(logits.shape), "greedy", golden["models"][name]["greedy_12"])
-    golden["made_by"] = "transformers %s, torch %s (tests/tools/gen_hf_golden.py)" % (tf.__version__, torch.__version__)
-    with open(os.path.join(ROOT, "golden.json"), "w") as f:
-        json.dump(golden, f, separators=(",", ":"))
+    save("golden.json", golden, "gen_hf_golden.py")
+
+
+def save(name, data, script):
+    """data, signed with the versions that made it, as tests/data/hf/<name>"""
+    data["made_by"] = "transformers %s, torch %s (tests/tools/%s)" % (tf.__version__, torch.__version__, script)
+    with open(os.path.join(ROOT, name), "w") as f:
+        json.dump(data, f, separators=(",", ":"))
         f.write("\n")
 
 

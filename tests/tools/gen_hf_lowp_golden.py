@@ -15,7 +15,7 @@ import sys
 import torch
 import transformers as tf
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "hf")
+from gen_hf_golden import ROOT, save
 NAMES = ["llama3", "qwen2", "qwen3", "mistral", "gemma", "gemma2", "gemma3"]
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -38,10 +38,7 @@ def main():
             out["models"][name][dname] = [round(x, 5) for x in logits.float().flatten().tolist()]
             print(name, dname, "max |lowp - float32| = %.4f" % (logits.float() - full).abs().max().item(),
                   "max |logit| %.2f" % full.abs().max().item())
-    out["made_by"] = "transformers %s, torch %s (tests/tools/gen_hf_lowp_golden.py)" % (tf.__version__, torch.__version__)
-    with open(os.path.join(ROOT, "golden_lowp.json"), "w") as f:
-        json.dump(out, f, separators=(",", ":"))
-        f.write("\n")
+    save("golden_lowp.json", out, "gen_hf_lowp_golden.py")
 
 
 if __name__ == "__main__":
