@@ -434,7 +434,6 @@ typedef struct {
   double alpha, scaling;
   int rslora, enabled, merged;
   double dropout;           /* on the adapters' input, in training mode */
-  int training;             /* the model's mode (lts_hf_set_training) */
   unsigned targets;         /* bit p: projection p (lts_hf_lora_target_name) */
 } lts_lora_info;
 int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info);
@@ -453,6 +452,7 @@ int lts_hf_lora_set_dropout(lts_hf_model *m, double p);
 /* training (1) or evaluation (0, the state after loading, as transformers'
  * from_pretrained leaves it) */
 int lts_hf_set_training(lts_hf_model *m, int on);
+int lts_hf_training(lts_hf_model *m);
 /* merge = 1 adds scaling · B A into the weights, 0 takes it out again */
 int lts_hf_lora_merge(lts_hf_model *m, int merge);
 /* the trainable adapter tensors (A, B per adapted projection) as new references */

@@ -154,10 +154,15 @@ struct HfModel {
     }
   }
 
-  // transformers' _compute_default/linear/llama3_parameters, in float32
+  // transformers' _compute_default_rope_parameters, in float32
+  at::Tensor default_inv_freq(double theta) const {
+    return 1.0 / at::pow(theta, at::arange(0, cfg.head_dim, 2, at::kLong).to(at::kFloat) / (double)cfg.head_dim);
+  }
+
+  // and its linear/llama3 rescalings
   void rope_frequencies(const at::Device &dev) {
     const lts_hf_config &c = cfg;
-    at::Tensor f = 1.0 / at::pow(c.rope_theta, at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / (double)c.head_dim);
+    at::Tensor f = default_inv_freq(c.rope_theta);
     if (c.rope_kind == LTS_ROPE_LINEAR) f = f / c.rope_factor;
     if (c.rope_kind == LTS_ROPE_LLAMA3) {
       double old = (double)c.rope_original_max, lo = old / c.rope_low_freq, hi = old / c.rope_high_freq;
@@ -169,9 +174,7 @@ struct HfModel {
       f = at::where(medium, smoothed, scaled);
     }
     inv_freq = f.to(dev);
-    if (c.rope_local_theta > 0)
-      inv_freq_local =
-          (1.0 / at::pow(c.rope_local_theta, at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / (double)c.head_dim)).to(dev);
+    if (c.rope_local_theta > 0) inv_freq_local = default_inv_freq(c.rope_local_theta).to(dev);
   }
 
   // cos and sin [L, head_dim] of positions from past on
@@ -689,7 +692,6 @@ int lts_hf_lora_info(lts_hf_model *m, lts_lora_info *info) {
   info->enabled = model.lora_enabled;
   info->merged = model.lora_merged;
   info->dropout = model.lora_dropout;
-  info->training = model.training;
   for (auto &L : model.layers)
     for (int p = 0; p < lts::P_COUNT; p++)
       if (L.lora[p].A.defined()) {
@@ -783,6 +785,8 @@ int lts_hf_set_training(lts_hf_model *m, int on) {
   H(m).training = on != 0;
   return 0;
 }
+
+int lts_hf_training(lts_hf_model *m) { return H(m).training; }
 
 int lts_hf_lora_enable(lts_hf_model *m, int on) {
   H(m).lora_enabled = on != 0;

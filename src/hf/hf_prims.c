@@ -503,7 +503,7 @@ static int p_info(const lt_value *a, lt_value *out) {
   lt_dict_put(&d, "max_cache_len", lt_int(h->max_cache_len));
   lts_lora_info li;
   lts_hf_lora_info(h->m, &li);
-  lt_dict_put(&d, "training", lt_bool(li.training));
+  lt_dict_put(&d, "training", lt_bool(lts_hf_training(h->m)));
   lt_dict_put(&d, "lora_adapters", lt_int(li.adapters));
   if (li.adapters) {
     lt_dict_put(&d, "lora_rank", lt_int(li.rank));
